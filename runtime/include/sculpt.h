@@ -133,6 +133,7 @@ void sculpt_ctx_destroy(sculpt_ctx *c); /* NULL is a no-op */
 const char *sculpt_ctx_errmsg(const sculpt_ctx *c);
 size_t sculpt_ctx_arena_bytes(const sculpt_ctx *c);
 const char *sculpt_ctx_isa(const sculpt_ctx *c); /* kernel path in use */
+sculpt_model *sculpt_ctx_model(const sculpt_ctx *c);
 
 /* Evaluate the network: x [n, in_channels, s, s] f32 NCHW, t[n] one (possibly fractional)
  * timestep per item, out [n, out_channels, s, s]. Allocates nothing. n <= max_batch. */
@@ -179,11 +180,13 @@ void sculpt_sampler_defaults(sculpt_sampler_options *o);
 /* Progress: called after each step; return non-zero to stop (SCULPT_E_INTERRUPTED). */
 typedef int (*sculpt_progress_fn)(void *user, int step, int steps, int nfe);
 
-/* Sample n images: x [n, c, s, s] holds the starting noise (unit variance, e.g. from
- * sculpt_rng_randn with seed + i per image) on entry and the result on exit. `seeds[i]`
- * seeds image i's stream for the noise ancestral samplers add. */
+/* Sample n images (n <= the context's max_batch): x [n, c, s, s] holds the starting noise
+ * (unit variance) on entry and the result on exit. rngs[i] is image i's own stream, seeded
+ * with seed + i and already used to draw that image's starting noise; the noise that
+ * ancestral/stochastic samplers add continues it, as torch's generator does in diffusers and
+ * k-diffusion, so a batch never changes an image. */
 sculpt_status sculpt_sampler_run(sculpt_ctx *c, const sculpt_sampler_options *o, int n,
-                                 const uint64_t *seeds, float *x, sculpt_progress_fn fn,
+                                 sculpt_rng *rngs, float *x, sculpt_progress_fn fn,
                                  void *user);
 
 #ifdef __cplusplus
