@@ -1,0 +1,492 @@
+#!/usr/bin/python3
+"""train.py — trains sculpt's default model: a small DDPM UNet (diffusers UNet2DModel layout
+and parameter names, Ho et al. 2020 eps-prediction) on 32x32 Twemoji, on the CPU.
+
+Development tool only (Debian python3-torch 1.13); never needed to build, test or run sculpt.
+
+    cd weights/twemoji
+    npm pack emoji-datasource-twitter@16.0.0 --pack-destination data   # then: tar xzf ... -C data
+    nohup nice -n 5 /usr/bin/python3 train.py --minutes 80 > runs/train.log 2>&1 &
+
+Writes runs/ckpt.pt every few minutes (resumed automatically), runs/final.pt at the end
+(keys model, ema, optimizer, step, config, rng), and config.json, scheduler_config.json,
+stats.json beside this script. The maths follows diffusers' UNet2DModel (unet_2d.py,
+unet_2d_blocks.py, resnet.py, attention_processor.py, embeddings.py) so the state dict
+loads into UNet2DModel unchanged and through sculpt's convert-weights.
+"""
+import argparse
+import glob
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# ---------------------------------------------------------------------------------------
+# Model configuration (diffusers UNet2DModel config.json keys)
+
+UNET_CONFIG = {
+    "_class_name": "UNet2DModel",
+    "_diffusers_version": "0.21.0",
+    "sample_size": 32,
+    "in_channels": 3,
+    "out_channels": 3,
+    "center_input_sample": False,
+    "time_embedding_type": "positional",
+    "freq_shift": 1,
+    "flip_sin_to_cos": False,
+    "down_block_types": ["DownBlock2D", "AttnDownBlock2D", "DownBlock2D"],
+    "up_block_types": ["UpBlock2D", "AttnUpBlock2D", "UpBlock2D"],
+    "block_out_channels": [32, 64, 64],
+    "layers_per_block": 2,
+    "mid_block_scale_factor": 1,
+    "downsample_padding": 0,
+    "downsample_type": "conv",
+    "upsample_type": "conv",
+    "dropout": 0.0,
+    "act_fn": "silu",
+    "attention_head_dim": None,
+    "norm_num_groups": 8,
+    "attn_norm_num_groups": None,
+    "norm_eps": 1e-06,
+    "resnet_time_scale_shift": "default",
+    "add_attention": True,
+    "class_embed_type": None,
+    "num_class_embeds": None,
+}
+
+SCHEDULER_CONFIG = {
+    "_class_name": "DDPMScheduler",
+    "_diffusers_version": "0.21.0",
+    "num_train_timesteps": 1000,
+    "beta_start": 0.0001,
+    "beta_end": 0.02,
+    "beta_schedule": "linear",
+    "trained_betas": None,
+    "variance_type": "fixed_small",
+    "clip_sample": True,
+    "clip_sample_range": 1.0,
+    "prediction_type": "epsilon",
+    "thresholding": False,
+    "timestep_spacing": "leading",
+    "steps_offset": 0,
+}
+
+# ---------------------------------------------------------------------------------------
+# Model: same module tree and maths as diffusers UNet2DModel for the config above
+
+
+def timestep_embedding(t, dim, flip_sin_to_cos, shift, max_period=10000):
+    """diffusers embeddings.get_timestep_embedding."""
+    half = dim // 2
+    exponent = -math.log(max_period) * torch.arange(half, dtype=torch.float32) / (half - shift)
+    emb = t.float()[:, None] * torch.exp(exponent)[None, :]
+    emb = torch.cat([torch.sin(emb), torch.cos(emb)], dim=-1)
+    if flip_sin_to_cos:
+        emb = torch.cat([emb[:, half:], emb[:, :half]], dim=-1)
+    return emb
+
+
+class TimestepEmbedding(nn.Module):
+    def __init__(self, c0, temb):
+        super().__init__()
+        self.linear_1 = nn.Linear(c0, temb)
+        self.linear_2 = nn.Linear(temb, temb)
+
+    def forward(self, x):
+        return self.linear_2(F.silu(self.linear_1(x)))
+
+
+class ResnetBlock2D(nn.Module):
+    def __init__(self, ic, oc, temb, groups, eps):
+        super().__init__()
+        self.norm1 = nn.GroupNorm(groups, ic, eps=eps)
+        self.conv1 = nn.Conv2d(ic, oc, 3, padding=1)
+        self.time_emb_proj = nn.Linear(temb, oc)
+        self.norm2 = nn.GroupNorm(groups, oc, eps=eps)
+        self.conv2 = nn.Conv2d(oc, oc, 3, padding=1)
+        self.conv_shortcut = nn.Conv2d(ic, oc, 1) if ic != oc else None
+
+    def forward(self, x, temb):
+        h = self.conv1(F.silu(self.norm1(x)))
+        h = h + self.time_emb_proj(F.silu(temb))[:, :, None, None]
+        h = self.conv2(F.silu(self.norm2(h)))
+        if self.conv_shortcut is not None:
+            x = self.conv_shortcut(x)
+        return x + h
+
+
+class Attention(nn.Module):
+    """Single head (attention_head_dim null), residual, scale C^-0.5, diffusers Attention."""
+
+    def __init__(self, ch, groups, eps):
+        super().__init__()
+        self.group_norm = nn.GroupNorm(groups, ch, eps=eps)
+        self.to_q = nn.Linear(ch, ch)
+        self.to_k = nn.Linear(ch, ch)
+        self.to_v = nn.Linear(ch, ch)
+        self.to_out = nn.ModuleList([nn.Linear(ch, ch), nn.Dropout(0.0)])
+        self.scale = ch ** -0.5
+
+    def forward(self, x):
+        b, c, hh, ww = x.shape
+        h = self.group_norm(x).view(b, c, hh * ww).transpose(1, 2)
+        q, k, v = self.to_q(h), self.to_k(h), self.to_v(h)
+        w = torch.softmax(torch.bmm(q, k.transpose(1, 2)) * self.scale, dim=-1)
+        h = self.to_out[0](torch.bmm(w, v))
+        return x + h.transpose(1, 2).reshape(b, c, hh, ww)
+
+
+class Downsample(nn.Module):
+    def __init__(self, ch):
+        super().__init__()
+        self.conv = nn.Conv2d(ch, ch, 3, stride=2, padding=0)
+
+    def forward(self, x):
+        return self.conv(F.pad(x, (0, 1, 0, 1)))  # downsample_padding 0: pad right/bottom
+
+
+class Upsample(nn.Module):
+    def __init__(self, ch):
+        super().__init__()
+        self.conv = nn.Conv2d(ch, ch, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+
+
+class Block(nn.Module):
+    pass
+
+
+class UNet(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = cfg
+        ch = cfg["block_out_channels"]
+        L = len(ch)
+        g, eps, nl = cfg["norm_num_groups"], cfg["norm_eps"], cfg["layers_per_block"]
+        temb = ch[0] * 4
+        self.conv_in = nn.Conv2d(cfg["in_channels"], ch[0], 3, padding=1)
+        self.time_embedding = TimestepEmbedding(ch[0], temb)
+        self.down_blocks = nn.ModuleList()
+        c = ch[0]
+        for i, kind in enumerate(cfg["down_block_types"]):
+            blk = Block()
+            blk.resnets = nn.ModuleList()
+            attn = kind == "AttnDownBlock2D"
+            if attn:
+                blk.attentions = nn.ModuleList()
+            for j in range(nl):
+                blk.resnets.append(ResnetBlock2D(c, ch[i], temb, g, eps))
+                c = ch[i]
+                if attn:
+                    blk.attentions.append(Attention(c, g, eps))
+            if i != L - 1:
+                blk.downsamplers = nn.ModuleList([Downsample(c)])
+            self.down_blocks.append(blk)
+        self.mid_block = Block()
+        self.mid_block.resnets = nn.ModuleList([ResnetBlock2D(c, c, temb, g, eps),
+                                                ResnetBlock2D(c, c, temb, g, eps)])
+        self.mid_block.attentions = nn.ModuleList([Attention(c, g, eps)])
+        self.up_blocks = nn.ModuleList()
+        rev = list(reversed(ch))
+        prev = rev[0]
+        for i, kind in enumerate(cfg["up_block_types"]):
+            out = rev[i]
+            inp = rev[min(i + 1, L - 1)]
+            blk = Block()
+            blk.resnets = nn.ModuleList()
+            attn = kind == "AttnUpBlock2D"
+            if attn:
+                blk.attentions = nn.ModuleList()
+            for j in range(nl + 1):
+                skip = inp if j == nl else out
+                rin = prev if j == 0 else out
+                blk.resnets.append(ResnetBlock2D(rin + skip, out, temb, g, eps))
+                if attn:
+                    blk.attentions.append(Attention(out, g, eps))
+            if i != L - 1:
+                blk.upsamplers = nn.ModuleList([Upsample(out)])
+            self.up_blocks.append(blk)
+            prev = out
+        self.conv_norm_out = nn.GroupNorm(g, ch[0], eps=eps)
+        self.conv_out = nn.Conv2d(ch[0], cfg["out_channels"], 3, padding=1)
+
+    def forward(self, x, t):
+        cfg = self.cfg
+        c0 = cfg["block_out_channels"][0]
+        if t.dim() == 0:
+            t = t[None].expand(x.shape[0])
+        emb = self.time_embedding(timestep_embedding(t, c0, cfg["flip_sin_to_cos"], cfg["freq_shift"]))
+        h = self.conv_in(x)
+        skips = [h]
+        for blk in self.down_blocks:
+            for j, r in enumerate(blk.resnets):
+                h = r(h, emb)
+                if hasattr(blk, "attentions"):
+                    h = blk.attentions[j](h)
+                skips.append(h)
+            if hasattr(blk, "downsamplers"):
+                h = blk.downsamplers[0](h)
+                skips.append(h)
+        m = self.mid_block
+        h = m.resnets[1](m.attentions[0](m.resnets[0](h, emb)), emb)
+        for blk in self.up_blocks:
+            for j, r in enumerate(blk.resnets):
+                h = r(torch.cat([h, skips.pop()], dim=1), emb)
+                if hasattr(blk, "attentions"):
+                    h = blk.attentions[j](h)
+            if hasattr(blk, "upsamplers"):
+                h = blk.upsamplers[0](h)
+        return self.conv_out(F.silu(self.conv_norm_out(h)))
+
+
+# ---------------------------------------------------------------------------------------
+# Data
+
+TONES = ("1f3fb", "1f3fc", "1f3fd", "1f3fe", "1f3ff")
+
+
+def is_flag(name):
+    parts = name.split("-")
+    return len(parts) == 2 and all(p.startswith("1f1") and len(p) == 5 and "1f1e6" <= p <= "1f1ff"
+                                   for p in parts)
+
+
+def load_png_32(path):
+    """RGBA 64x64 composited on white (straight alpha), then a 2x2 box average, as uint8."""
+    from PIL import Image
+    im = Image.open(path).convert("RGBA")
+    a = np.asarray(im, dtype=np.float64) / 255.0
+    if a.shape[:2] != (64, 64):
+        raise ValueError("%s: expected 64x64, got %r" % (path, a.shape))
+    rgb = a[..., :3] * a[..., 3:4] + (1.0 - a[..., 3:4])
+    rgb = rgb.reshape(32, 2, 32, 2, 3).mean(axis=(1, 3))
+    return np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
+
+
+def build_dataset(img_dir, flag_weight):
+    files = sorted(glob.glob(os.path.join(img_dir, "*.png")))
+    if not files:
+        sys.exit("no PNGs under %s (npm pack emoji-datasource-twitter@16.0.0 into data/)" % img_dir)
+    keep, weights, names = [], [], []
+    n_tone = n_flag = 0
+    for f in files:
+        name = os.path.basename(f)[:-4]
+        if any(t in name for t in TONES):
+            n_tone += 1
+            continue
+        w = 1.0
+        if is_flag(name):
+            n_flag += 1
+            w = flag_weight
+        keep.append(load_png_32(f))
+        weights.append(w)
+        names.append(name)
+    x = torch.from_numpy(np.stack(keep)).permute(0, 3, 1, 2).contiguous()  # N,3,32,32 uint8
+    print("data: %d PNGs, dropped %d skin-tone variants, kept %d (%d flags at weight %.2f)"
+          % (len(files), n_tone, len(keep), n_flag, flag_weight), flush=True)
+    return {"images": x, "weights": torch.tensor(weights, dtype=torch.float64), "names": names,
+            "n_files": len(files), "n_tone_dropped": n_tone, "n_flags": n_flag}
+
+
+def dataset_stats(images, weights):
+    """Statistics of the training distribution (images weighted as sampled), for the
+    no-reference sanity test: all in [0,1] pixel units unless said otherwise."""
+    x = images.double() / 255.0                     # N,3,H,W in [0,1]
+    w = weights / weights.sum()
+    n = x.shape[0]
+    flat = x.reshape(n, -1)
+    img_mean = flat.mean(1)
+    img_std = flat.std(1, unbiased=False)
+    ch_mean = (x.mean(dim=(2, 3)) * w[:, None]).sum(0)
+    frac_hi = ((flat * 2 - 1 > 0.8).double().mean(1) * w).sum()
+    mean_img_std = (img_std * w).sum()
+    mu = (img_mean * w).sum()
+    spread = math.sqrt(float(((img_mean - mu) ** 2 * w).sum()))
+
+    def corr(a, b, wimg):
+        # Pearson correlation over all pixel pairs, images weighted.
+        ww = wimg[:, None].expand_as(a.reshape(n, -1)).reshape(-1)
+        a, b = a.reshape(-1), b.reshape(-1)
+        ma, mb = (a * ww).sum() / ww.sum(), (b * ww).sum() / ww.sum()
+        cov = ((a - ma) * (b - mb) * ww).sum()
+        return float(cov / torch.sqrt(((a - ma) ** 2 * ww).sum() * ((b - mb) ** 2 * ww).sum()))
+
+    ch = corr(x[..., :, :-1], x[..., :, 1:], w)
+    cv = corr(x[..., :-1, :], x[..., 1:, :], w)
+    return {
+        "description": "training-set statistics, images weighted as sampled in training; "
+                       "pixels in [0,1] unless noted",
+        "n_images": n,
+        "mean_per_channel": [float(v) for v in ch_mean],
+        "mean": float(mu),
+        "frac_above_0.8_model_space": float(frac_hi),
+        "mean_image_std": float(mean_img_std),
+        "std_of_image_means": spread,
+        "std_of_image_stds": math.sqrt(float(((img_std - mean_img_std) ** 2 * w).sum())),
+        "neighbour_corr_horizontal": ch,
+        "neighbour_corr_vertical": cv,
+        "neighbour_corr": 0.5 * (ch + cv),
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# Training
+
+
+def save_atomic(obj, path):
+    tmp = path + ".tmp"
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def write_json(obj, path):
+    with open(path + ".tmp", "w") as f:
+        json.dump(obj, f, indent=2)
+        f.write("\n")
+    os.replace(path + ".tmp", path)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--minutes", type=float, default=80.0, help="wall-clock budget for this run")
+    ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: no limit)")
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--warmup", type=int, default=250)
+    ap.add_argument("--ema", type=float, default=0.9995)
+    ap.add_argument("--flag-weight", type=float, default=0.5)
+    ap.add_argument("--seed", type=int, default=20261126)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--ckpt-minutes", type=float, default=5.0)
+    ap.add_argument("--runs", default=os.path.join(HERE, "runs"))
+    ap.add_argument("--data", default=os.path.join(HERE, "data"))
+    ap.add_argument("--no-final", action="store_true", help="timing check: write nothing at the end")
+    args = ap.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    os.makedirs(args.runs, exist_ok=True)
+
+    cache = os.path.join(args.data, "twemoji32.pt")
+    if os.path.exists(cache):
+        ds = torch.load(cache)
+    else:
+        ds = build_dataset(os.path.join(args.data, "package", "img", "twitter", "64"), args.flag_weight)
+        save_atomic(ds, cache)
+    images = ds["images"].float() / 127.5 - 1.0
+    weights = ds["weights"]
+    stats = dataset_stats(ds["images"], weights)
+    stats.update({"source": "emoji-datasource-twitter 16.0.0 img/twitter/64 (Twemoji, CC-BY 4.0)",
+                  "n_files": ds["n_files"], "n_tone_dropped": ds["n_tone_dropped"],
+                  "n_flags": ds["n_flags"], "flag_weight": args.flag_weight})
+
+    cfg = dict(UNET_CONFIG)
+    write_json(cfg, os.path.join(HERE, "config.json"))
+    write_json(SCHEDULER_CONFIG, os.path.join(HERE, "scheduler_config.json"))
+    write_json(stats, os.path.join(HERE, "stats.json"))
+    model = UNet(cfg)
+    ema = UNet(cfg)
+    ema.load_state_dict(model.state_dict())
+    for p in ema.parameters():
+        p.requires_grad_(False)
+    nparams = sum(p.numel() for p in model.parameters())
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+
+    T = SCHEDULER_CONFIG["num_train_timesteps"]
+    betas = torch.linspace(SCHEDULER_CONFIG["beta_start"], SCHEDULER_CONFIG["beta_end"], T, dtype=torch.float64)
+    abar = torch.cumprod(1.0 - betas, 0)
+    sqrt_ab, sqrt_1mab = abar.sqrt().float(), (1.0 - abar).sqrt().float()
+
+    gen = torch.Generator().manual_seed(args.seed)
+    step = 0
+    train_seconds = 0.0
+    run_cfg = {"unet": cfg, "scheduler": SCHEDULER_CONFIG, "batch": args.batch, "lr": args.lr,
+               "warmup": args.warmup, "ema_decay": args.ema, "flag_weight": args.flag_weight,
+               "seed": args.seed, "n_params": nparams, "n_images": int(images.shape[0])}
+    ckpt_path = os.path.join(args.runs, "ckpt.pt")
+    if os.path.exists(ckpt_path) and not args.no_final:
+        ck = torch.load(ckpt_path)
+        model.load_state_dict(ck["model"])
+        ema.load_state_dict(ck["ema"])
+        opt.load_state_dict(ck["optimizer"])
+        step = ck["step"]
+        gen.set_state(ck["rng"])
+        train_seconds = ck.get("train_seconds", 0.0)
+        print("resumed from %s at step %d" % (ckpt_path, step), flush=True)
+    print("params %d; images %d; batch %d; lr %g; ema %g; threads %d; mkldnn %s"
+          % (nparams, images.shape[0], args.batch, args.lr, args.ema, torch.get_num_threads(),
+             torch.backends.mkldnn.is_available()), flush=True)
+
+    def checkpoint(path):
+        save_atomic({"model": model.state_dict(), "ema": ema.state_dict(), "optimizer": opt.state_dict(),
+                     "step": step, "config": run_cfg, "rng": gen.get_state(),
+                     "train_seconds": train_seconds}, path)
+
+    t_start = time.time()
+    t_last_ckpt = t_start
+    budget = args.minutes * 60.0
+    loss_acc, loss_n, t_acc = 0.0, 0, time.time()
+    model.train()
+    while True:
+        now = time.time()
+        if now - t_start >= budget or (args.max_steps and step >= args.max_steps):
+            break
+        idx = torch.multinomial(weights, args.batch, replacement=True, generator=gen)
+        x0 = images[idx]
+        flip = torch.rand(args.batch, generator=gen) < 0.5
+        x0 = torch.where(flip[:, None, None, None], x0.flip(3), x0)
+        t = torch.randint(0, T, (args.batch,), generator=gen)
+        noise = torch.randn(x0.shape, generator=gen)
+        xt = sqrt_ab[t][:, None, None, None] * x0 + sqrt_1mab[t][:, None, None, None] * noise
+        loss = F.mse_loss(model(xt, t), noise)
+        for g in opt.param_groups:
+            g["lr"] = args.lr * min(1.0, (step + 1) / args.warmup)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        d = min(args.ema, (1.0 + step) / (10.0 + step))
+        with torch.no_grad():
+            for pe, pm in zip(ema.parameters(), model.parameters()):
+                pe.mul_(d).add_(pm.detach(), alpha=1.0 - d)
+        loss_acc += float(loss)
+        loss_n += 1
+        if args.no_final and step % 5 == 0:
+            print("step %d  %.3f s/step" % (step, (time.time() - t_start) / step), flush=True)
+        if step % 100 == 0:
+            dt = time.time() - t_acc
+            train_seconds += dt
+            print("step %d  loss %.5f  %.3f s/step  elapsed %.1f min" % (
+                step, loss_acc / loss_n, dt / loss_n, (time.time() - t_start) / 60.0), flush=True)
+            loss_acc, loss_n, t_acc = 0.0, 0, time.time()
+        if not args.no_final and time.time() - t_last_ckpt >= args.ckpt_minutes * 60.0:
+            checkpoint(ckpt_path)
+            t_last_ckpt = time.time()
+    if args.no_final:
+        print("timing: %d steps in %.1f s = %.3f s/step" % (step, time.time() - t_start,
+                                                           (time.time() - t_start) / max(step, 1)))
+        return
+    train_seconds += time.time() - t_acc
+    checkpoint(ckpt_path)
+    checkpoint(os.path.join(args.runs, "final.pt"))
+    cfg_out = {k: v for k, v in cfg.items()}
+    write_json(cfg_out, os.path.join(HERE, "config.json"))
+    write_json(SCHEDULER_CONFIG, os.path.join(HERE, "scheduler_config.json"))
+    write_json(stats, os.path.join(HERE, "stats.json"))
+    print("done: step %d, %.1f min of training in total; wrote runs/final.pt, config.json, "
+          "scheduler_config.json, stats.json" % (step, train_seconds / 60.0), flush=True)
+
+
+if __name__ == "__main__":
+    main()
