@@ -38,7 +38,8 @@ typedef struct ck_file {
 } ck_file;
 
 /* Each reader: 0 on success; on failure -1 with one line in err (no file name: the caller
- * prefixes it) and *out left empty. Readers never trust sizes from the file: memory stays
+ * prefixes it) and *out left empty. Tensor data may point into buf (aligned, contiguous
+ * tensors are not copied): buf must outlive *out; ck_load_file's ck_file owns its buffer. Readers never trust sizes from the file: memory stays
  * bounded by a small multiple of the input's size; nesting depth is bounded. */
 int ck_read_torch_zip(const void *buf, size_t len, ck_file *out, char *err, size_t errlen);
 int ck_read_torch_legacy(const void *buf, size_t len, ck_file *out, char *err, size_t errlen);

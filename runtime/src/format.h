@@ -1,6 +1,6 @@
 /* format.h — on-disk layout of the flat weight file (version 1); weights/FORMAT.md is the
  * prose spec and must agree with this file. Shared by the writer (converters/) and the
- * reader (runtime/src/weightfile.c). All integers little-endian. */
+ * reader (runtime/src/io/weightfile.c). All integers little-endian. */
 #ifndef SCULPT_FORMAT_H
 #define SCULPT_FORMAT_H
 
@@ -44,7 +44,9 @@
  *
  * Sections after the header, in this order, each starting where the previous ends
  * (the writer pads with zeros to the next 8 bytes between sections, 64 before data):
- * table, schedule tables, metadata, data.
+ * table, schedule tables, metadata, data. The reader requires exactly these offsets
+ * (schedule_offset = 512 + 128 n, metadata_offset = schedule_offset + 8 T, data_offset =
+ * round_up(metadata end, 64)) and zero padding; FORMAT.md "Validation" lists every check.
  *
  * Tensor table entry (128 bytes):
  *   0 char[80] name (canonical diffusers name), NUL-padded

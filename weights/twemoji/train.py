@@ -137,7 +137,7 @@ class Attention(nn.Module):
 
     def forward(self, x):
         b, c, hh, ww = x.shape
-        h = self.group_norm(x).view(b, c, hh * ww).transpose(1, 2)
+        h = self.group_norm(x).view(b, c, hh * ww).transpose(1, 2).contiguous()
         q, k, v = self.to_q(h), self.to_k(h), self.to_v(h)
         w = torch.softmax(torch.bmm(q, k.transpose(1, 2)) * self.scale, dim=-1)
         h = self.to_out[0](torch.bmm(w, v))
@@ -374,6 +374,7 @@ def main():
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
+    torch.set_flush_denormal(True)
     torch.manual_seed(args.seed)
     os.makedirs(args.runs, exist_ok=True)
 

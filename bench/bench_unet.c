@@ -1,0 +1,205 @@
+/* bench_unet.c — sculpt's side of bench/run.sh: ms per evaluation of a UNet weight file at
+ * one batch size and thread count through the public API (sculpt.h), peak memory, and a
+ * checksum of the output (speedtest1-style: a "faster" change that alters results shows). */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "sculpt.h"
+
+typedef struct opts {
+    const char *weights, *ref, *isa, *precision;
+    int batch, threads, warmup, iters;
+} opts;
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + 1e-6 * (double)ts.tv_nsec;
+}
+
+static long rss_kb(void) { /* current resident set, from /proc (0 where there is none) */
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = 0;
+    if (!f) return 0;
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmRSS:", 6)) kb = strtol(line + 6, NULL, 10);
+    fclose(f);
+    return kb;
+}
+
+/* bench/bench_input.py, bit for bit: a murmur-style mixer of the element index. */
+static uint32_t hash32(uint32_t i) {
+    uint32_t u = i * 0x9E3779B1u + 0x7F4A7C15u;
+    u ^= u >> 15;
+    u *= 0x2C1B3C6Du;
+    u ^= u >> 12;
+    u *= 0x297A2D39u;
+    return u ^ (u >> 15);
+}
+
+static uint64_t fnv64(const float *v, size_t n) { /* FNV-1a over the f32 bit patterns */
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &v[i], 4);
+        h = (h ^ u) * 0x100000001b3ull;
+    }
+    return h ^ (h >> 32);
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int parse_int(const char *flag, const char *v, int lo, int hi, int *out) {
+    char *end;
+    errno = 0;
+    long x = v ? strtol(v, &end, 10) : 0;
+    if (!v || end == v || *end || errno || x < lo || x > hi) {
+        fprintf(stderr, "bench_unet: %s '%s' must be an integer in %d..%d\n", flag, v ? v : "", lo, hi);
+        return -1;
+    }
+    *out = (int)x;
+    return 0;
+}
+
+/* Relative L2 distance of out[n] to the raw f32 file `path`; -1 when it cannot be compared. */
+static double rel_l2_vs(const char *path, const float *out, size_t n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1.0;
+    long size = fseek(f, 0, SEEK_END) ? -1 : ftell(f);
+    if (size < 0 || (unsigned long)size != n * 4 || fseek(f, 0, SEEK_SET)) {
+        fprintf(stderr, "bench_unet: %s: %ld bytes, not %zu f32 values; no comparison\n", path, size, n);
+        fclose(f);
+        return -1.0;
+    }
+    double num = 0.0, den = 0.0;
+    float buf[4096];
+    size_t i = 0, got;
+    while (i < n && (got = fread(buf, 4, 4096, f)) > 0)
+        for (size_t k = 0; k < got && i < n; k++, i++) {
+            double d = (double)out[i] - buf[k];
+            num += d * d;
+            den += (double)buf[k] * buf[k];
+        }
+    fclose(f);
+    return i == n && den > 0.0 ? sqrt(num / den) : -1.0;
+}
+
+static void usage(void) {
+    fprintf(stderr, "usage: bench_unet --weights W [--batch 1] [--threads 1] [--warmup 1] [--iters 3]\n"
+                    "                  [--isa scalar|avx2|avx512|neon] [--precision f32|bf16|f16] [--ref out.f32]\n"
+                    "prints one 'RESULT runtime=sculpt ...' line (ms per evaluation, peak RSS, checksum)\n");
+}
+
+int main(int argc, char **argv) {
+    opts o = {NULL, NULL, NULL, "f32", 1, 1, 1, 3};
+    for (int i = 1; i < argc; i += 2) { /* every option takes a value */
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int rc = 0;
+        if (!v) rc = -1;
+        else if (!strcmp(a, "--weights")) o.weights = v;
+        else if (!strcmp(a, "--ref")) o.ref = v;
+        else if (!strcmp(a, "--isa")) o.isa = v;
+        else if (!strcmp(a, "--precision")) o.precision = v;
+        else if (!strcmp(a, "--batch")) rc = parse_int(a, v, 1, 4096, &o.batch);
+        else if (!strcmp(a, "--threads")) rc = parse_int(a, v, 0, 1024, &o.threads);
+        else if (!strcmp(a, "--warmup")) rc = parse_int(a, v, 0, 1000, &o.warmup);
+        else if (!strcmp(a, "--iters")) rc = parse_int(a, v, 1, 100000, &o.iters);
+        else rc = -1;
+        if (rc) {
+            usage();
+            return 2;
+        }
+    }
+    if (!o.weights) {
+        usage();
+        return 2;
+    }
+    int precision;
+    if (!strcmp(o.precision, "f32")) precision = SCULPT_PRECISION_F32;
+    else if (!strcmp(o.precision, "bf16")) precision = SCULPT_PRECISION_BF16;
+    else if (!strcmp(o.precision, "f16")) precision = SCULPT_PRECISION_F16;
+    else {
+        fprintf(stderr, "bench_unet: --precision '%s' must be f32, bf16 or f16\n", o.precision);
+        return 2;
+    }
+
+    long base_rss = rss_kb();
+    int status = 1;
+    sculpt_model *m = NULL;
+    sculpt_ctx *c = NULL;
+    float *x = NULL, *t = NULL, *out = NULL;
+    double *ms = NULL;
+    char err[512] = "";
+    sculpt_status st = sculpt_model_open(o.weights, 0, &m, err, sizeof err);
+    if (st != SCULPT_OK) {
+        fprintf(stderr, "bench_unet: %s\n", err[0] ? err : sculpt_status_string(st));
+        goto done;
+    }
+    const sculpt_config *cfg = sculpt_model_config(m);
+    sculpt_ctx_options co = {o.batch, o.threads, precision, o.isa};
+    double t0 = now_ms();
+    st = sculpt_ctx_create(m, &co, &c);
+    double create_ms = now_ms() - t0;
+    if (st != SCULPT_OK) {
+        fprintf(stderr, "bench_unet: sculpt_ctx_create(batch %d, threads %d, %s, isa %s): %s\n", o.batch,
+                o.threads, o.precision, o.isa ? o.isa : "auto",
+                c ? sculpt_ctx_errmsg(c) : sculpt_status_string(st));
+        goto done;
+    }
+    size_t in_n = (size_t)o.batch * (size_t)cfg->in_channels * (size_t)cfg->sample_size * (size_t)cfg->sample_size;
+    size_t out_n = in_n / (size_t)cfg->in_channels * (size_t)cfg->out_channels;
+    x = malloc(in_n * sizeof *x);
+    t = malloc((size_t)o.batch * sizeof *t);
+    out = malloc(out_n * sizeof *out);
+    ms = malloc((size_t)o.iters * sizeof *ms);
+    if (!x || !t || !out || !ms) {
+        fprintf(stderr, "bench_unet: out of memory for batch %d\n", o.batch);
+        goto done;
+    }
+    for (size_t i = 0; i < in_n; i++)
+        x[i] = (float)((int32_t)(hash32((uint32_t)i) >> 8) - (1 << 23)) / (float)(1 << 23);
+    for (int j = 0; j < o.batch; j++) t[j] = (float)(((999 - 137 * j) % 1000 + 1000) % 1000);
+    for (int i = 0; i < o.warmup + o.iters; i++) {
+        double a = now_ms();
+        st = sculpt_ctx_eval(c, o.batch, x, t, out);
+        double b = now_ms();
+        if (st != SCULPT_OK) {
+            fprintf(stderr, "bench_unet: sculpt_ctx_eval(batch %d): %s\n", o.batch, sculpt_ctx_errmsg(c));
+            goto done;
+        }
+        if (i >= o.warmup) ms[i - o.warmup] = b - a;
+    }
+    qsort(ms, (size_t)o.iters, sizeof *ms, cmp_double);
+    double med = o.iters % 2 ? ms[o.iters / 2] : 0.5 * (ms[o.iters / 2 - 1] + ms[o.iters / 2]);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    char rel[64] = "";
+    if (o.ref) {
+        double r = rel_l2_vs(o.ref, out, out_n);
+        if (r >= 0) snprintf(rel, sizeof rel, " rel_l2_vs_torch=%.2e", r);
+    }
+    printf("RESULT runtime=sculpt batch=%d threads=%d ms_med=%.2f ms_min=%.2f iters=%d maxrss_kb=%ld "
+           "base_rss_kb=%ld arena_mb=%.1f create_ms=%.0f isa=%s precision=%s checksum=%016" PRIx64 "%s\n",
+           o.batch, o.threads, med, ms[0], o.iters, ru.ru_maxrss, base_rss,
+           (double)sculpt_ctx_arena_bytes(c) / (1 << 20), create_ms, sculpt_ctx_isa(c), o.precision,
+           fnv64(out, out_n), rel);
+    status = 0;
+done:
+    free(ms);
+    free(out);
+    free(t);
+    free(x);
+    sculpt_ctx_destroy(c);
+    sculpt_model_close(m);
+    return status;
+}

@@ -1,0 +1,102 @@
+#!/usr/bin/python3
+# torch_bench.py — PyTorch's side of bench/run.sh: loads a sculpt flat weight file into the
+# PyTorch mirror of diffusers UNet2DModel (strict), times one evaluation at a batch size and
+# thread count, and can export the same network to ONNX for ort_bench.js. Run with
+# Debian's /usr/bin/python3 (python3-torch 1.13) and OpenBLAS (see bench/README.md).
+import argparse
+import os
+import resource
+import statistics
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+
+def rss_kb():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def loaded_blas():
+    libs = set()
+    with open("/proc/self/maps") as f:
+        for line in f:
+            p = line.split()[-1]
+            if "blas" in os.path.basename(p):
+                libs.add(p)
+    for p in sorted(libs):
+        if "openblas" in p:
+            return "openblas-openmp" if "openmp" in p else ("openblas-pthread" if "pthread" in p else "openblas")
+    return "reference-blas" if libs else "none"
+
+
+def build_model(cfg, tensors):
+    import torch
+    import unet_torch
+
+    model = unet_torch.UNet(cfg)
+    model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in tensors.items()}, strict=True)
+    return model.eval(), "bench/unet_torch.py"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--weights", required=True)
+    ap.add_argument("--batch", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--iters", type=int, default=3)
+    ap.add_argument("--jit", action="store_true", help="torch.jit.trace + freeze + optimize_for_inference")
+    ap.add_argument("--save-out", help="write the output batch here (raw f32 NCHW)")
+    ap.add_argument("--export-onnx", help="export the network (dynamic batch) to this path and exit")
+    a = ap.parse_args()
+    base = rss_kb()
+    import numpy as np
+    import torch
+
+    import bench_input
+    import flatfile
+
+    torch.set_num_threads(a.threads)
+    cfg, _, _, tensors = flatfile.read(a.weights)
+    model, mirror = build_model(cfg, tensors)
+    del tensors
+    s = cfg["sample_size"]
+    x, t = bench_input.make(a.batch, cfg["in_channels"], s)
+    x, t = torch.from_numpy(x), torch.from_numpy(t)
+    if a.export_onnx:
+        tmp = a.export_onnx + ".tmp"
+        with torch.no_grad():
+            torch.onnx.export(model, (x, t), tmp, opset_version=17, input_names=["x", "t"],
+                              output_names=["eps"], dynamic_axes={"x": {0: "n"}, "t": {0: "n"}, "eps": {0: "n"}})
+        os.replace(tmp, a.export_onnx)
+        print("exported %s (opset 17, dynamic batch) from %s" % (a.export_onnx, mirror))
+        return
+    with torch.inference_mode():
+        fn = model
+        if a.jit:
+            fn = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(model, (x, t))))
+        times = []
+        for i in range(a.warmup + a.iters):
+            t0 = time.perf_counter()
+            out = fn(x, t)
+            dt = time.perf_counter() - t0
+            if i >= a.warmup:
+                times.append(dt * 1e3)
+    if a.save_out:
+        out.numpy().astype("<f4").tofile(a.save_out)
+    name = "torch-jit" if a.jit else "torch"
+    print("RESULT runtime=%s batch=%d threads=%d ms_med=%.2f ms_min=%.2f iters=%d maxrss_kb=%d "
+          "base_rss_kb=%d blas=%s torch=%s mirror=%s" % (
+              name, a.batch, a.threads, statistics.median(times), min(times), len(times),
+              resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, base, loaded_blas(),
+              torch.__version__, mirror))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+/* context.c — sculpt_ctx: one activation arena sized at create for max_batch (nothing is
+ * allocated per evaluation), the kernel path chosen (options, SCULPT_ISA, or the CPU's
+ * best), and the model's weights prepared/packed on first use. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "unet.h"
+#include "unet_spec.h"
+
+/* Message of the last failed sculpt_ctx_create on this thread (sculpt_ctx_errmsg(NULL)). */
+static _Thread_local char create_err[512];
+
+#define ALIGN_F 16 /* floats: 64-byte aligned buffers */
+
+typedef struct planner {
+    float *base;
+    size_t used; /* floats */
+} planner;
+
+static float *take(planner *p, size_t floats) {
+    size_t at = p->used;
+    p->used += (floats + ALIGN_F - 1) / ALIGN_F * ALIGN_F;
+    return p->base ? p->base + at : NULL;
+}
+
+static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
+
+size_t unet_plan(const sculpt_config *c, int max_batch, int n_threads, const gemm_kernel *kr,
+                 float *base, unet_buffers *b) {
+    planner p = {base, 0};
+    const size_t n = (size_t)max_batch;
+    const int L = c->n_levels, S = c->sample_size, c0 = c->block_out_channels[0];
+    size_t hw[SCULPT_MAX_LEVELS];
+    int maxc = 0;
+    for (int l = 0; l < L; l++) {
+        hw[l] = (size_t)(S >> l) * (size_t)(S >> l);
+        if (c->block_out_channels[l] > maxc) maxc = c->block_out_channels[l];
+    }
+    memset(b, 0, sizeof *b);
+    b->x = take(&p, n * c->in_channels * hw[0]);
+    b->tsin = take(&p, n * c0);
+    b->th = take(&p, n * c->time_embed_dim);
+    b->emb = take(&p, n * c->time_embed_dim);
+    b->emb_act = take(&p, n * c->time_embed_dim);
+    b->tproj = take(&p, n * maxc);
+    /* down path outputs, kept for the skip connections */
+    int s = 0;
+    b->skips[s++] = take(&p, n * c0 * hw[0]);
+    size_t res_max = 0, attn_max = 0, cat_max = 0, up_max = 0, attn_hw = 0;
+    for (int l = 0; l < L; l++) {
+        const size_t ch = (size_t)c->block_out_channels[l];
+        res_max = max_sz(res_max, ch * hw[l]);
+        for (int j = 0; j < c->layers_per_block; j++) b->skips[s++] = take(&p, n * ch * hw[l]);
+        if (l != L - 1) b->skips[s++] = take(&p, n * ch * hw[l + 1]);
+        b->down_out[l] = b->skips[s - 1];
+        int attn = c->down_attn[l] || c->up_attn[L - 1 - l] || (l == L - 1 && c->mid_attention);
+        if (attn) {
+            attn_max = max_sz(attn_max, ch * hw[l]);
+            attn_hw = max_sz(attn_hw, hw[l]);
+        }
+    }
+    b->n_skips = s;
+    b->mid_out = take(&p, n * (size_t)c->block_out_channels[L - 1] * hw[L - 1]);
+    for (int i = 0; i < L; i++) {
+        const int l = L - 1 - i;
+        const size_t ch = (size_t)c->block_out_channels[l];
+        for (int j = 0; j < c->layers_per_block + 1; j++) {
+            int ic, sc, oc;
+            unet_up_resnet_channels(c, i, j, &ic, &sc, &oc);
+            cat_max = max_sz(cat_max, (size_t)(ic + sc) * hw[l]);
+        }
+        const size_t out_hw = l > 0 ? hw[l - 1] : hw[l];
+        if (l > 0) up_max = max_sz(up_max, ch * out_hw);
+        b->up_out[i] = take(&p, n * ch * out_hw);
+    }
+    b->conv_act = take(&p, n * c0 * hw[0]);
+    const size_t in_max = max_sz(max_sz(res_max, cat_max), (size_t)c->in_channels * hw[0]);
+    b->norm = take(&p, n * in_max);
+    b->h1 = take(&p, n * res_max);
+    b->sc = take(&p, n * res_max);
+    b->cat = take(&p, n * cat_max);
+    b->t0 = take(&p, n * res_max);
+    b->t1 = take(&p, n * res_max);
+    b->up = take(&p, n * up_max);
+    b->q = take(&p, n * attn_max);
+    b->k = take(&p, n * attn_max);
+    b->v = take(&p, n * attn_max);
+    b->ao = take(&p, n * attn_max);
+    size_t stride = max_sz(conv2d_scratch_floats(kr), attention_scratch_floats((int)attn_hw));
+    stride = (stride + ALIGN_F - 1) / ALIGN_F * ALIGN_F;
+    b->thr_stride = stride;
+    b->thr = take(&p, stride * (size_t)n_threads);
+    return p.used;
+}
+
+static sculpt_status create_fail(sculpt_status st, const char *fmt, const char *a, const char *b) {
+    snprintf(create_err, sizeof create_err, fmt, a, b);
+    return st;
+}
+
+sculpt_status sculpt_ctx_create(sculpt_model *m, const sculpt_ctx_options *opt, sculpt_ctx **out) {
+    if (out) *out = NULL;
+    if (!m || !opt || !out)
+        return create_fail(SCULPT_E_ARG, "sculpt_ctx_create: %s%s", !m ? "model is NULL" : "",
+                           !opt ? " options are NULL" : (!out ? " out is NULL" : ""));
+    const char *name = sculpt_model_name(m);
+    char msg[400];
+    if (opt->max_batch < 1 || opt->max_batch > 65536) {
+        snprintf(msg, sizeof msg, "max_batch = %d must be in 1..65536", opt->max_batch);
+        return create_fail(SCULPT_E_ARG, "%s: %s", name, msg);
+    }
+    if (opt->n_threads < 0 || opt->n_threads > 1024) {
+        snprintf(msg, sizeof msg, "n_threads = %d must be in 0..1024 (0: OpenMP default)", opt->n_threads);
+        return create_fail(SCULPT_E_ARG, "%s: %s", name, msg);
+    }
+    if (opt->precision != SCULPT_PRECISION_F32) {
+        snprintf(msg, sizeof msg, "precision %d (%s) is not implemented; only f32", opt->precision,
+                 opt->precision == SCULPT_PRECISION_BF16 ? "bf16" : opt->precision == SCULPT_PRECISION_F16 ? "f16" : "unknown");
+        return create_fail(opt->precision == SCULPT_PRECISION_BF16 || opt->precision == SCULPT_PRECISION_F16
+                               ? SCULPT_E_UNSUPPORTED : SCULPT_E_ARG, "%s: %s", name, msg);
+    }
+    const char *want = opt->isa;
+    const char *from = "options";
+    if (!want || !*want) {
+        want = getenv("SCULPT_ISA");
+        from = "SCULPT_ISA";
+        if (want && !*want) want = NULL;
+    }
+    int kst = SCULPT_OK;
+    char kerr[200];
+    const gemm_kernel *kr = gemm_kernel_select(want, &kst, kerr, sizeof kerr);
+    if (!kr) {
+        snprintf(msg, sizeof msg, "%s (from %s)", kerr, from);
+        return create_fail((sculpt_status)kst, "%s: %s", name, msg);
+    }
+    unet_weights *w = NULL;
+    int slot = 0;
+    sculpt_status st = unet_prepare(m, kr, &w, &slot, create_err, sizeof create_err);
+    if (st != SCULPT_OK) return st;
+    const int nt = opt->n_threads ? opt->n_threads : ops_default_threads();
+    unet_buffers tmp;
+    size_t floats = unet_plan(&w->cfg, opt->max_batch, nt, kr, NULL, &tmp);
+    if (floats > ((size_t)-1) / sizeof(float) / 2) {
+        return create_fail(SCULPT_E_NOMEM, "%s: %s", name, "activation arena size overflows");
+    }
+    sculpt_ctx *c = calloc(1, sizeof *c);
+    float *arena = NULL;
+    if (!c || posix_memalign((void **)&arena, 64, floats * sizeof(float) + 64) != 0 || !arena) {
+        free(c);
+        snprintf(msg, sizeof msg, "out of memory allocating the %zu-byte activation arena", floats * sizeof(float));
+        return create_fail(SCULPT_E_NOMEM, "%s: %s", name, msg);
+    }
+    memset(arena, 0, floats * sizeof(float));
+    c->model = m;
+    c->w = w;
+    c->kr = kr;
+    c->slot = slot;
+    c->max_batch = opt->max_batch;
+    c->n_threads = nt;
+    c->arena = arena;
+    c->arena_bytes = floats * sizeof(float);
+    unet_plan(&w->cfg, opt->max_batch, nt, kr, arena, &c->b);
+    *out = c;
+    create_err[0] = 0;
+    return SCULPT_OK;
+}
+
+void sculpt_ctx_destroy(sculpt_ctx *c) {
+    if (!c) return;
+    free(c->arena);
+    free(c);
+}
+
+const char *sculpt_ctx_errmsg(const sculpt_ctx *c) { return c ? c->err : create_err; }
+size_t sculpt_ctx_arena_bytes(const sculpt_ctx *c) { return c ? c->arena_bytes : 0; }
+const char *sculpt_ctx_isa(const sculpt_ctx *c) { return c ? c->kr->name : NULL; }
+sculpt_model *sculpt_ctx_model(const sculpt_ctx *c) { return c ? c->model : NULL; }

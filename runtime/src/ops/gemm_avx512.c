@@ -1,0 +1,48 @@
+/* gemm_avx512.c — 6x32 f32 GEMM micro-kernel for AVX-512F, written with SIMDe (kernels.h
+ * contract): 12 zmm accumulators, two B vectors and one broadcast A value per k step.
+ * Also compiled without -mavx512f for the tests (SIMDe emulation, GEMM_AVX512_NAME). */
+/* Only the pieces used: SIMDe 0.7.4's umbrella avx512.h does not compile with -mavx512f
+ * alone (conflicting mask-compare prototypes). */
+#include <simde/x86/avx512/add.h>
+#include <simde/x86/avx512/fmadd.h>
+#include <simde/x86/avx512/loadu.h>
+#include <simde/x86/avx512/set1.h>
+#include <simde/x86/avx512/setzero.h>
+#include <simde/x86/avx512/storeu.h>
+
+#include "kernels.h"
+
+#ifndef GEMM_AVX512_NAME
+#define GEMM_AVX512_NAME sculpt_f32_gemm_6x32__avx512
+#endif
+
+#define ROW(i)                                                             \
+    do {                                                                   \
+        simde__m512 ai = simde_mm512_set1_ps(ap[i]);                       \
+        c##i##0 = simde_mm512_fmadd_ps(ai, b0, c##i##0);                   \
+        c##i##1 = simde_mm512_fmadd_ps(ai, b1, c##i##1);                   \
+    } while (0)
+
+#define STORE(i)                                                                        \
+    do {                                                                                \
+        float *ci = c + (i) * ldc;                                                      \
+        if (accumulate) {                                                               \
+            c##i##0 = simde_mm512_add_ps(simde_mm512_loadu_ps(ci), c##i##0);            \
+            c##i##1 = simde_mm512_add_ps(simde_mm512_loadu_ps(ci + 16), c##i##1);       \
+        }                                                                               \
+        simde_mm512_storeu_ps(ci, c##i##0);                                             \
+        simde_mm512_storeu_ps(ci + 16, c##i##1);                                        \
+    } while (0)
+
+void GEMM_AVX512_NAME(int kc, const float *a, const float *b, float *c, int64_t ldc,
+                      int accumulate) {
+    simde__m512 c00 = simde_mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00,
+                c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    for (int p = 0; p < kc; p++) {
+        const float *ap = a + (int64_t)p * 6;
+        const simde__m512 b0 = simde_mm512_loadu_ps(b + (int64_t)p * 32);
+        const simde__m512 b1 = simde_mm512_loadu_ps(b + (int64_t)p * 32 + 16);
+        ROW(0); ROW(1); ROW(2); ROW(3); ROW(4); ROW(5);
+    }
+    STORE(0); STORE(1); STORE(2); STORE(3); STORE(4); STORE(5);
+}

@@ -1,0 +1,50 @@
+/* kernels.h — the per-ISA GEMM micro-kernels (BLIS "gemmlike" shape: only this part is
+ * per CPU) and their run-time selection. Each kernel lives in its own translation unit,
+ * compiled with its ISA's flags (gemm_<isa>.c); dispatch.c picks one from the CPU.
+ *
+ *   C[mr x nr] (row stride ldc)  (+)=  A panel [kc][mr]  x  B panel [kc][nr]
+ *
+ *        B panel: kc rows of nr floats            A panel: kc rows of mr floats
+ *        k=0  [b00 b01 ... b0,nr-1]               k=0  [a00 a10 ... a(mr-1)0]
+ *        k=1  [b10 b11 ... ]                      k=1  [a01 a11 ... ]
+ *
+ * The kernel sums its kc products from zero in k order, then stores (accumulate = 0) or
+ * adds the sum to C (accumulate = 1): a tile's result depends only on its own data. */
+#ifndef SCULPT_KERNELS_H
+#define SCULPT_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef void (*gemm_ukr_fn)(int kc, const float *a, const float *b, float *c, int64_t ldc,
+                            int accumulate);
+
+typedef struct gemm_kernel {
+    const char *name; /* "scalar", "avx2", "avx512", "neon" */
+    int mr, nr;       /* tile: mr output channels x nr output positions */
+    gemm_ukr_fn ukr;
+} gemm_kernel;
+
+/* Kernel contracts: f32_gemm_<mr>x<nr>__<isa>. */
+void sculpt_f32_gemm_6x16__scalar(int kc, const float *a, const float *b, float *c,
+                                  int64_t ldc, int accumulate);
+void sculpt_f32_gemm_6x16__avx2(int kc, const float *a, const float *b, float *c,
+                                int64_t ldc, int accumulate);
+void sculpt_f32_gemm_6x32__avx512(int kc, const float *a, const float *b, float *c,
+                                  int64_t ldc, int accumulate);
+void sculpt_f32_gemm_6x16__neon(int kc, const float *a, const float *b, float *c,
+                                int64_t ldc, int accumulate);
+
+#define GEMM_MAX_MR 16
+#define GEMM_MAX_NR 32
+
+/* The kernel for `want` ("scalar", "avx2", "avx512", "neon"), or when want is NULL the
+ * best one this CPU runs. Returns NULL with a message in err when the name is unknown
+ * (*status_out = SCULPT_E_ARG) or the CPU or build lacks it (SCULPT_E_CPU). */
+const gemm_kernel *gemm_kernel_select(const char *want, int *status_out, char *err,
+                                      size_t errlen);
+/* Every kernel compiled into this build, and whether this CPU can run it. */
+int gemm_kernel_count(void);
+const gemm_kernel *gemm_kernel_at(int i, int *cpu_ok);
+
+#endif

@@ -1,0 +1,133 @@
+/* pack.c — packing for the GEMM (BLIS-style): weights into mr-row panels once at prepare,
+ * and image patches straight into nr-column B panels (no full im2col buffer).
+ *
+ *   A (weights [m][K]) -> panel r: [K][mr]        B (patches of x) -> panel q: [kc][nr]
+ *   rows r*mr .. r*mr+mr-1, k-major, 0-padded      columns = output positions, 0-padded */
+#include <string.h>
+
+#include "ops.h"
+#include "pack.h"
+#include "sculpt.h"
+
+static float f16_to_f32(uint16_t h) {
+    uint32_t s = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 31, m = h & 1023, u;
+    if (e == 0) {
+        if (m == 0) {
+            u = s;
+        } else { /* subnormal: renormalise */
+            e = 113;
+            while (!(m & 1024)) { m <<= 1; e--; }
+            u = s | e << 23 | (m & 1023) << 13;
+        }
+    } else if (e == 31) {
+        u = s | 0x7f800000u | m << 13;
+    } else {
+        u = s | (e + 112) << 23 | m << 13;
+    }
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static float bf16_to_f32(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+float pack_load(const void *p, int dtype, size_t i) {
+    if (dtype == SCULPT_DT_F32) {
+        float f;
+        memcpy(&f, (const unsigned char *)p + 4 * i, 4);
+        return f;
+    }
+    uint16_t h;
+    memcpy(&h, (const unsigned char *)p + 2 * i, 2);
+    return dtype == SCULPT_DT_F16 ? f16_to_f32(h) : bf16_to_f32(h);
+}
+
+void pack_convert(const void *src, int dtype, size_t n, float *dst) {
+    if (dtype == SCULPT_DT_F32) {
+        memcpy(dst, src, n * sizeof(float));
+        return;
+    }
+    for (size_t i = 0; i < n; i++) dst[i] = pack_load(src, dtype, i);
+}
+
+size_t gemm_packed_a_floats(int m, int k, int mr) {
+    return (size_t)((m + mr - 1) / mr) * (size_t)mr * (size_t)k;
+}
+
+void gemm_pack_a(const void *w, int dtype, int m, int k, int mr, float *dst) {
+    int panels = (m + mr - 1) / mr;
+    for (int r = 0; r < panels; r++) {
+        float *d = dst + (size_t)r * mr * k;
+        for (int i = 0; i < mr; i++) {
+            int row = r * mr + i;
+            if (row < m) {
+                for (int p = 0; p < k; p++)
+                    d[(size_t)p * mr + i] = pack_load(w, dtype, (size_t)row * k + p);
+            } else {
+                for (int p = 0; p < k; p++) d[(size_t)p * mr + i] = 0.0f;
+            }
+        }
+    }
+}
+
+/* One B panel: rows k0..k0+kc-1 of the virtual im2col matrix, columns j0..j0+jw-1
+ * (jw <= nr; the rest zero). x is one item [ic][h][w]. */
+static void pack_b_panel(const conv_shape *s, const float *x, int k0, int kc, int j0, int jw,
+                         int nr, float *d) {
+    const int khw = s->kh * s->kw, N = s->oh * s->ow;
+    const int64_t hw = (int64_t)s->h * s->w;
+    if (khw == 1 && s->stride == 1 && s->pad_t == 0 && s->pad_l == 0 && s->oh == s->h &&
+        s->ow == s->w) {
+        /* 1x1, stride 1: the image is the B matrix */
+        for (int kk = 0; kk < kc; kk++) {
+            float *dk = d + (size_t)kk * nr;
+            memcpy(dk, x + (int64_t)(k0 + kk) * hw + j0, (size_t)jw * sizeof(float));
+            for (int j = jw; j < nr; j++) dk[j] = 0.0f;
+        }
+        return;
+    }
+    int iy0[GEMM_MAX_NR], ix0[GEMM_MAX_NR];
+    for (int j = 0; j < jw; j++) {
+        int p = j0 + j, oy = p / s->ow, ox = p % s->ow;
+        iy0[j] = oy * s->stride - s->pad_t;
+        ix0[j] = ox * s->stride - s->pad_l;
+    }
+    /* one output row, stride 1: each k row is a contiguous run of the input row */
+    const int one_row = s->stride == 1 && jw > 0 && iy0[0] == iy0[jw - 1];
+    (void)N;
+    for (int kk = 0; kk < kc; kk++) {
+        const int k = k0 + kk, ic = k / khw, r = k % khw, ky = r / s->kw, kx = r % s->kw;
+        const float *xc = x + (int64_t)ic * hw;
+        float *dk = d + (size_t)kk * nr;
+        if (one_row) {
+            const int iy = iy0[0] + ky, xa = ix0[0] + kx, xb = ix0[jw - 1] + kx;
+            if (iy < 0 || iy >= s->h) {
+                for (int j = 0; j < nr; j++) dk[j] = 0.0f;
+                continue;
+            }
+            if (xa >= 0 && xb < s->w) {
+                memcpy(dk, xc + (int64_t)iy * s->w + xa, (size_t)jw * sizeof(float));
+                for (int j = jw; j < nr; j++) dk[j] = 0.0f;
+                continue;
+            }
+        }
+        for (int j = 0; j < jw; j++) {
+            const int iy = iy0[j] + ky, ix = ix0[j] + kx;
+            dk[j] = (iy >= 0 && iy < s->h && ix >= 0 && ix < s->w) ? xc[(int64_t)iy * s->w + ix] : 0.0f;
+        }
+        for (int j = jw; j < nr; j++) dk[j] = 0.0f;
+    }
+}
+
+void pack_b(const conv_shape *s, const float *x, int k0, int kc, int n0, int nc, int nr,
+            float *dst) {
+    for (int q = 0; q * nr < nc; q++) {
+        int j0 = n0 + q * nr, jw = nc - q * nr < nr ? nc - q * nr : nr;
+        pack_b_panel(s, x, k0, kc, j0, jw, nr, dst + (size_t)q * kc * nr);
+    }
+}

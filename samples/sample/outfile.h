@@ -1,0 +1,27 @@
+/* outfile.h — files that appear complete or not at all: written under a hidden temporary
+ * name in the destination's directory, fsync'd and renamed over the final name. */
+#ifndef SAMPLE_OUTFILE_H
+#define SAMPLE_OUTFILE_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+typedef struct sample_outfile {
+    char *path; /* final name (owned copy) */
+    char *tmp;  /* temporary name in the same directory (owned) */
+    FILE *f;    /* open for writing while in progress; NULL otherwise */
+} sample_outfile;
+
+/* Create the temporary file for `path`. 0, or -1 with one line in err (nothing left). */
+int sample_outfile_open(sample_outfile *o, const char *path, char *err, size_t errlen);
+/* Flush, sync, give the file the usual permissions (0666 & ~umask) and rename it to its
+ * final name. 0, or -1 with err; on failure the temporary file is removed. Frees o. */
+int sample_outfile_commit(sample_outfile *o, char *err, size_t errlen);
+/* Close and remove the temporary file; a zeroed or committed o is a no-op. Frees o. */
+void sample_outfile_abort(sample_outfile *o);
+
+/* Check that files can be created next to `path` (create and remove a temporary one),
+ * so an unwritable destination is refused before any work. 0 or -1 with err. */
+int sample_outfile_probe(const char *path, char *err, size_t errlen);
+
+#endif
