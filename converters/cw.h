@@ -47,6 +47,7 @@ typedef struct cw_schedule {
     float *alphas_cumprod; /* [T] owned */
     char extra[1024];    /* sampler-relevant keys kept as metadata lines ("key=value\n") */
     char source[256];    /* where it came from, for messages and metadata */
+    double beta_start, beta_end; /* as written in the JSON (double, as Python holds them) */
 } cw_schedule;
 
 /* torch.linspace(start, end, n, dtype=float32) on x86 CPUs, bit for bit. */
@@ -75,7 +76,7 @@ const char *cw_layout_name(cw_layout l);
 /* One tensor of a candidate weight set. */
 typedef struct cw_item {
     const ck_tensor *t;
-    const char *key;            /* name with the set's prefix stripped (points into t->name) */
+    const char *key;            /* name with the set's prefix stripped (state-dict form) */
     char canon[UNET_NAME_MAX];  /* canonical name, "" when the name maps to nothing */
 } cw_item;
 
@@ -127,6 +128,8 @@ typedef struct cw_set {
 typedef struct cw_sets {
     int n;
     cw_set *sets;       /* [n] owned, in file order of their anchors */
+    char **names;       /* [n_names] rewritten tensor names (pickled nn.Module paths), or NULL entries */
+    int n_names;
 } cw_sets;
 
 int cw_sets_build(const ck_file *f, cw_sets *out, char *err);

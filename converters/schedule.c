@@ -78,11 +78,11 @@ int cw_schedule_tables(cw_schedule *s, char *err) {
     if (alloc_tables(s, T, err)) return -1;
     switch (s->s.beta_schedule) {
     case SCULPT_BETA_LINEAR:
-        cw_linspace_f32(s->s.beta_start, s->s.beta_end, T, s->betas);
+        cw_linspace_f32(s->beta_start, s->beta_end, T, s->betas);
         break;
     case SCULPT_BETA_SCALED_LINEAR:
-        /* linspace(beta_start**0.5, beta_end**0.5) ** 2: Python's double sqrt, float square */
-        cw_linspace_f32(sqrt((double)s->s.beta_start), sqrt((double)s->s.beta_end), T, s->betas);
+        /* linspace(beta_start**0.5, beta_end**0.5) ** 2: Python's double pow, float square */
+        cw_linspace_f32(pow(s->beta_start, 0.5), pow(s->beta_end, 0.5), T, s->betas);
         for (int i = 0; i < T; i++) s->betas[i] = s->betas[i] * s->betas[i];
         break;
     case SCULPT_BETA_SQUAREDCOS_CAP_V2:
@@ -107,6 +107,8 @@ int cw_schedule_default(cw_schedule *s, char *err) {
     s->s.beta_schedule = SCULPT_BETA_LINEAR;
     s->s.beta_start = 0.0001f;
     s->s.beta_end = 0.02f;
+    s->beta_start = 0.0001;
+    s->beta_end = 0.02;
     s->s.variance_type = SCULPT_VAR_FIXED_LARGE;
     s->s.clip_sample = 1;
     s->s.clip_sample_range = 1.0f;
@@ -184,6 +186,8 @@ int cw_schedule_from_json(cw_schedule *s, const json_value *root, const char *fi
     o->num_train_timesteps = (int32_t)T;
     o->beta_start = (float)bs;
     o->beta_end = (float)be;
+    s->beta_start = bs;
+    s->beta_end = be;
     o->clip_sample = clip;
     o->clip_sample_range = (float)range;
 

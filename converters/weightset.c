@@ -1,7 +1,9 @@
 /* weightset.c — find the UNet weights inside a checkpoint: group the flattened tensor paths
  * ("ema/conv_in.weight", "model/module.conv_in.weight", "optimizer/state/0/exp_avg") into
  * candidate sets by the prefix in front of a UNet anchor name, strip it (wrappers such as
- * "module.", "model.", "ema_model." go with it), and prefer the EMA set that matches. */
+ * "module.", "model.", "ema_model." go with it), and prefer the EMA set that matches.
+ * A pickled nn.Module (torch.save(model)) flattens to "_modules/conv_in/_parameters/weight":
+ * such paths are read as the state-dict key they stand for ("conv_in.weight"). */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +41,44 @@ static int ema_like(const char *prefix) {
     }
 }
 
+/* The state-dict name of a path through nn.Module internals, or NULL when the path has none:
+ * "ema/_modules/conv_in/_parameters/weight" -> "ema/conv_in.weight". */
+static char *module_name(const char *path) {
+    static const char *const inner[] = {"_modules", "_parameters", "_buffers"};
+    const char *first = NULL;
+    for (int i = 0; i < 3; i++) {
+        size_t n = strlen(inner[i]);
+        for (const char *p = strstr(path, inner[i]); p; p = strstr(p + 1, inner[i]))
+            if ((p == path || p[-1] == '/') && p[n] == '/' && (!first || p < first)) { first = p; break; }
+    }
+    if (!first) return NULL;
+    char *out = malloc(strlen(path) + 1);
+    if (!out) return NULL;
+    size_t o = (size_t)(first - path);
+    memcpy(out, path, o);
+    int parts = 0;
+    for (const char *p = first; *p;) {
+        const char *e = strchr(p, '/');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        int skip = 0;
+        for (int i = 0; i < 3; i++) skip |= n == strlen(inner[i]) && !strncmp(p, inner[i], n);
+        if (!skip) {
+            if (parts++) out[o++] = '.';
+            memcpy(out + o, p, n);
+            o += n;
+        }
+        p += n + (e ? 1 : 0);
+    }
+    out[o] = 0;
+    return out;
+}
+
 void cw_sets_free(cw_sets *s) {
+    if (s->names) {
+        for (int i = 0; i < s->n_names; i++) free(s->names[i]);
+        free(s->names);
+        s->names = NULL;
+    }
     for (int i = 0; i < s->n; i++) {
         free(s->sets[i].items);
         cw_match_free(&s->sets[i].match);
@@ -52,8 +91,14 @@ void cw_sets_free(cw_sets *s) {
 int cw_sets_build(const ck_file *f, cw_sets *out, char *err) {
     memset(out, 0, sizeof *out);
     int cap = 0;
+    /* names as state-dict keys (module internals folded away), owned when rewritten */
+    out->names = calloc((size_t)(f->n ? f->n : 1), sizeof *out->names);
+    if (!out->names) return cw_fail(err, "out of memory");
+    out->n_names = f->n;
+    for (int i = 0; i < f->n; i++) out->names[i] = module_name(f->tensors[i].name);
+#define NAME(i) (out->names[i] ? out->names[i] : f->tensors[i].name)
     for (int i = 0; i < f->n; i++) {
-        const char *name = f->tensors[i].name;
+        const char *name = NAME(i);
         for (size_t a = 0; a < sizeof anchors / sizeof anchors[0]; a++) {
             size_t pl;
             if (!prefix_of(name, anchors[a], &pl) || pl >= sizeof out->sets[0].prefix) continue;
@@ -87,7 +132,7 @@ int cw_sets_build(const ck_file *f, cw_sets *out, char *err) {
         size_t best = 0;
         for (int k = 0; k < out->n; k++) {
             size_t pl = strlen(out->sets[k].prefix);
-            if (!strncmp(f->tensors[i].name, out->sets[k].prefix, pl) && (owner[i] < 0 || pl > best)) {
+            if (!strncmp(NAME(i), out->sets[k].prefix, pl) && (owner[i] < 0 || pl > best)) {
                 owner[i] = k;
                 best = pl;
             }
@@ -105,10 +150,11 @@ int cw_sets_build(const ck_file *f, cw_sets *out, char *err) {
         cw_set *s = &out->sets[owner[i]];
         cw_item *it = &s->items[s->n++];
         it->t = &f->tensors[i];
-        it->key = f->tensors[i].name + strlen(s->prefix);
+        it->key = NAME(i) + strlen(s->prefix);
     }
     free(owner);
     return 0;
+#undef NAME
 }
 
 /* --weights-key K names a set by its key, or by a path in front of a wrapper prefix

@@ -157,13 +157,8 @@ int ck_read_any(const void *buf, size_t len, ck_file *out, char *err, size_t err
         return ck_read_torch_zip(buf, len, out, err, errlen);
     if (len >= 4 && b[0] == 0x80 && b[1] == 0x02 && b[2] == 0x8a && b[3] == 0x0a)
         return ck_read_torch_legacy(buf, len, out, err, errlen);
-    if (len >= 9) {
-        uint64_t n = ck__rd64(b);
-        size_t i = 8;
-        while (i < len && i - 8 < n && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t')) i++;
-        if (n >= 2 && n <= len - 8 && i < len && b[i] == '{')
-            return ck_read_safetensors(buf, len, out, err, errlen);
-    }
+    if (len >= 9 && b[8] == '{') /* u64 header length, then the JSON header */
+        return ck_read_safetensors(buf, len, out, err, errlen);
     ck__err(err, errlen,
             "unrecognised format (first bytes %02x %02x %02x %02x): expected a torch zip, a legacy "
             "torch file or safetensors",

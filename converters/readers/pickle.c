@@ -222,6 +222,15 @@ static pk_value *top(pk_vm *vm, const char *op) {
     return vm->stack[vm->sp - 1];
 }
 
+/* The value just below a popped MARK (the list/dict that APPENDS/SETITEMS extend). */
+static pk_value *below_mark(pk_vm *vm, size_t from, const char *op) {
+    if (from <= base(vm)) {
+        vfail(vm, "%s: stack underflow", op);
+        return NULL;
+    }
+    return vm->stack[from - 1];
+}
+
 /* Pop to the last MARK: items are stack[*from .. sp). */
 static int pop_mark(pk_vm *vm, const char *op, size_t *from) {
     if (!vm->nmarks) return vfail(vm, "%s: no MARK on the stack", op);
@@ -327,7 +336,8 @@ static pk_value *persistent_load(pk_vm *vm, pk_value *pid) {
     }
     pk_value **a = pid->u.c.v;
     pk_value *ty = a[1], *key = a[2], *numel = a[4];
-    if (!ty || ty->type != PK_GLOBAL || (strcmp(ty->u.g.module, "torch") != 0 && strcmp(ty->u.g.module, "torch.cuda") != 0))
+    if (!ty || ty->type != PK_GLOBAL || (strcmp(ty->u.g.module, "torch") != 0 && strcmp(ty->u.g.module, "torch.cuda") != 0 &&
+                 strcmp(ty->u.g.module, "torch.storage") != 0))
         return vfail(vm, "storage persistent id: type is not a torch storage class"), NULL;
     int untyped = strcmp(ty->u.g.name, "UntypedStorage") == 0;
     ck_dtype dt = CK_U8;
@@ -693,6 +703,9 @@ static pk_value *str_escaped(pk_vm *vm, const unsigned char *s, size_t n) {
         if (++i >= n) return vfail(vm, "STRING: trailing backslash"), NULL;
         unsigned char c = s[i++];
         switch (c) {
+        case '\\': tmp[o++] = '\\'; break;
+        case '\'': tmp[o++] = '\''; break;
+        case '"': tmp[o++] = '"'; break;
         case 'n': tmp[o++] = '\n'; break;
         case 't': tmp[o++] = '\t'; break;
         case 'r': tmp[o++] = '\r'; break;
@@ -771,12 +784,13 @@ int pk_load(pk_vm *vm, const unsigned char *buf, size_t len, size_t *used, pk_va
     vm->nmarks = 0;
     if (vm->memo) memset(vm->memo, 0, vm->memo_cap * sizeof *vm->memo);
     vm->memo_count = 0;
-    vm->memo_limit = len < SIZE_MAX - 64 ? len + 64 : len;
     *out = NULL;
     for (;;) {
         if (r.pos >= r.len) return vfail(vm, "input ended before STOP (truncated?)");
         size_t at = r.pos;
         unsigned char op = buf[r.pos++];
+        /* picklers number memo entries 0, 1, 2...: an index can never exceed the bytes read */
+        vm->memo_limit = r.pos + 256;
         const unsigned char *s = NULL, *s2 = NULL;
         size_t n = 0, n2 = 0, from = 0;
         int64_t iv;
@@ -954,14 +968,14 @@ int pk_load(pk_vm *vm, const unsigned char *buf, size_t len, size_t *used, pk_va
             break;
         case 'e': /* APPENDS */
             if (pop_mark(vm, "APPENDS", &from)) return -1;
-            if (!(a = top(vm, "APPENDS"))) return -1;
+            if (!(a = below_mark(vm, from, "APPENDS"))) return -1;
             for (size_t i = from; i < vm->sp; i++)
                 if (append(vm, a, vm->stack[i])) return -1;
             vm->sp = from;
             break;
         case 0x90: /* ADDITEMS */
             if (pop_mark(vm, "ADDITEMS", &from)) return -1;
-            if (!(a = top(vm, "ADDITEMS"))) return -1;
+            if (!(a = below_mark(vm, from, "ADDITEMS"))) return -1;
             if (a->type != PK_SET) return vfail(vm, "ADDITEMS on a value that is not a set");
             for (size_t i = from; i < vm->sp; i++)
                 if (c_push(vm, a, vm->stack[i])) return -1;
@@ -975,7 +989,7 @@ int pk_load(pk_vm *vm, const unsigned char *buf, size_t len, size_t *used, pk_va
         case 'u': /* SETITEMS */
             if (pop_mark(vm, "SETITEMS", &from)) return -1;
             if ((vm->sp - from) % 2) return vfail(vm, "SETITEMS: odd number of items");
-            if (!(a = top(vm, "SETITEMS"))) return -1;
+            if (!(a = below_mark(vm, from, "SETITEMS"))) return -1;
             for (size_t i = from; i < vm->sp; i += 2)
                 if (set_item(vm, a, vm->stack[i], vm->stack[i + 1])) return -1;
             vm->sp = from;

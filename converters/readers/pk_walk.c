@@ -230,7 +230,7 @@ static int walk_dict(walker *w, pk_value *d, int depth) {
 
 static int walk(walker *w, const pk_value *v, int depth) {
     if (depth > WALK_MAX_DEPTH) {
-        ck__err(w->err, w->errlen, "pickle: containers nested deeper than %d at '%.200s'", WALK_MAX_DEPTH, w->path);
+        ck__err(w->err, w->errlen, "pickle: containers nested deeper than %d levels", WALK_MAX_DEPTH);
         return -1;
     }
     if (w->visits == 0) {

@@ -43,6 +43,20 @@ int ck_read_torch_zip(const void *buf, size_t len, ck_file *out, char *err, size
             goto fail;
         }
     }
+    snprintf(name, cap, "%s%sversion", z.top, sep);
+    e = zip_find(&z, name);
+    if (e) {
+        /* torch writes "3\n"; readers refuse versions they do not know (1.13 knows <= 10) */
+        if (zip_read(&z, e, out, &d, err, errlen)) goto fail;
+        uint64_t ver = 0;
+        size_t i = 0;
+        while (i < e->size && d[i] >= '0' && d[i] <= '9' && ver < 1000) ver = ver * 10 + (uint64_t)(d[i++] - '0');
+        while (i < e->size && (d[i] == '\n' || d[i] == '\r' || d[i] == ' ')) i++;
+        if (i != e->size || ver == 0 || ver > 20) {
+            ck__err(err, errlen, "torch zip: unsupported or malformed version record");
+            goto fail;
+        }
+    }
     snprintf(name, cap, "%s%sdata.pkl", z.top, sep);
     e = zip_find(&z, name);
     if (!e) {

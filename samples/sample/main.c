@@ -111,6 +111,7 @@ typedef struct run_state {
     char weights_name[256];
     char checksum[24];
     char options[512];
+    long long nonfinite;   /* NaN/inf values in the samples (0 pixels) */
 } run_state;
 
 static void run_free(run_state *r) {
@@ -165,6 +166,19 @@ static int check_inputs(run_state *r, char *err, size_t errlen) {
     }
     r->chw = (size_t)r->c * (size_t)r->s * (size_t)r->s;
     if (sample_args_check_model(a, r->c, r->s, sch->num_train_timesteps, err, errlen)) return -1;
+    if (!sample_sampler_is_discrete(a->sampler) && a->schedule != SCULPT_SIGMAS_DISCRETE &&
+        (a->given_sigma_min != a->given_sigma_max) && sch->alphas_cumprod && sch->num_train_timesteps > 0) {
+        /* one end given: the other is the model's (k-diffusion DiscreteSchedule sigmas) */
+        double a0 = sch->alphas_cumprod[0], a1 = sch->alphas_cumprod[sch->num_train_timesteps - 1];
+        double lo = a->given_sigma_min ? (double)a->sigma_min : sqrt((1.0 - a0) / a0);
+        double hi = a->given_sigma_max ? (double)a->sigma_max : sqrt((1.0 - a1) / a1);
+        if (!(lo < hi)) {
+            snprintf(err, errlen, "%s %g is not %s the model's %s sigma %g", a->given_sigma_min ? "--sigma-min" : "--sigma-max",
+                     a->given_sigma_min ? lo : hi, a->given_sigma_min ? "below" : "above",
+                     a->given_sigma_min ? "largest" : "smallest", a->given_sigma_min ? hi : lo);
+            return -1;
+        }
+    }
     uint64_t total_bytes = (uint64_t)a->count * (uint64_t)r->chw * 4u;
     if (a->init_noise) {
         struct stat st;
@@ -200,9 +214,13 @@ static int setup(run_state *r, char *err, size_t errlen) {
     co.isa = a->isa;
     sculpt_status st = sculpt_ctx_create(r->model, &co, &r->ctx);
     if (st != SCULPT_OK) {
-        snprintf(err, errlen, "%s: cannot set up the network for batch %d: %s%s%s", r->weights_name, a->batch,
-                 sculpt_status_string(st), r->ctx ? ": " : "", r->ctx ? sculpt_ctx_errmsg(r->ctx) : "");
-        return -1;
+        /* sculpt_ctx_errmsg(NULL): the message of the failed create */
+        const char *why = sculpt_ctx_errmsg(r->ctx);
+        snprintf(err, errlen, "cannot set up the network (batch %d, threads %d, precision %s, isa %s): %s",
+                 a->batch, a->threads, sample_precision_name(a->precision), a->isa ? a->isa : "auto",
+                 why && why[0] ? why : sculpt_status_string(st));
+        /* options this build or CPU cannot do are refused input; memory is a failure */
+        return st == SCULPT_E_NOMEM || st == SCULPT_E_IO ? -1 : -2;
     }
     size_t nx = (size_t)a->batch * r->chw;
     r->x = malloc(nx * sizeof *r->x);
@@ -228,7 +246,7 @@ static int setup(run_state *r, char *err, size_t errlen) {
 
 static void parameters_text(const run_state *r, uint64_t seed, int n, char *buf, size_t len) {
     const sample_args *a = r->a;
-    char seeds[96];
+    char seeds[192];
     if (n > 1)
         snprintf(seeds, sizeof seeds, "seed: %llu, images: %d, seeds: %llu..%llu (row-major)",
                  (unsigned long long)seed, n, (unsigned long long)seed, (unsigned long long)(seed + (uint64_t)n - 1));
@@ -312,6 +330,12 @@ static int run_batches(run_state *r, sample_progress *prog, long long *nfe_per_i
         sample_progress_batch(prog, b);
         sculpt_status st = sculpt_sampler_run(r->ctx, &so, n, r->rngs, r->x, sample_progress_cb, prog);
         if (st == SCULPT_E_INTERRUPTED || g_stop) return 1;
+        if ((st == SCULPT_E_ARG || st == SCULPT_E_UNSUPPORTED) && b == 0 && !prog->header_done) {
+            /* the sampler refused the options before evaluating anything */
+            snprintf(err, errlen, "%s", sculpt_ctx_errmsg(r->ctx));
+            if (!err[0]) snprintf(err, errlen, "--sampler %s: %s", sample_sampler_name(a->sampler), sculpt_status_string(st));
+            return -2;
+        }
         if (st != SCULPT_OK) {
             sample_progress_finish(prog);
             snprintf(err, errlen, "sampling failed (%s, images %d..%d): %s: %s", sample_sampler_name(a->sampler),
@@ -320,6 +344,7 @@ static int run_batches(run_state *r, sample_progress *prog, long long *nfe_per_i
         }
         *nfe_per_image = prog->nfe - prog->nfe_done;
         sample_progress_batch_done(prog);
+        for (size_t k = 0; k < (size_t)n * r->chw; k++) r->nonfinite += !isfinite(r->x[k]);
         if (a->out_raw && write_raw(r, n, err, errlen)) return -1;
         if (!sample_args_writes_png(a)) continue;
         for (int i = 0; i < n; i++) {
@@ -362,24 +387,29 @@ static int run(const sample_args *a) {
         run_free(&r);
         return EXIT_USAGE;
     }
-    if (setup(&r, err, sizeof err)) {
+    int su = setup(&r, err, sizeof err);
+    if (su != 0) {
         fprintf(stderr, "sample: %s\n", err);
         run_free(&r);
-        return EXIT_RUNTIME;
+        return su == -2 ? EXIT_USAGE : EXIT_RUNTIME;
     }
     int batches = (a->count + a->batch - 1) / a->batch;
-    if (!a->quiet) {
-        fprintf(stderr, "sample: %s, %d steps, %s; seed %llu", sample_sampler_name(a->sampler), a->steps, r.options,
-                (unsigned long long)a->seed);
-        if (a->count > 1) fprintf(stderr, " (images use seeds %llu..%llu)", (unsigned long long)a->seed,
-                                  (unsigned long long)(a->seed + (uint64_t)a->count - 1));
-        fprintf(stderr, "; %d image%s of %dx%dx%d in %d batch%s of %d; weights %s [%s]; isa %s\n", a->count,
-                a->count > 1 ? "s" : "", r.c, r.s, r.s, batches, batches > 1 ? "es" : "", a->batch, r.weights_name,
-                r.checksum, sculpt_ctx_isa(r.ctx));
-    }
+    /* the start line waits for the first step, so a sampler that refuses the options
+     * leaves its one line alone */
+    char header[2048];
+    int hn = snprintf(header, sizeof header, "sample: %s, %d steps, %s; seed %llu", sample_sampler_name(a->sampler),
+                      a->steps, r.options, (unsigned long long)a->seed);
+    if (a->count > 1 && hn > 0 && (size_t)hn < sizeof header)
+        hn += snprintf(header + hn, sizeof header - (size_t)hn, " (images use seeds %llu..%llu)",
+                       (unsigned long long)a->seed, (unsigned long long)(a->seed + (uint64_t)a->count - 1));
+    if (hn > 0 && (size_t)hn < sizeof header)
+        snprintf(header + hn, sizeof header - (size_t)hn, "; %d image%s of %dx%dx%d in %d batch%s of %d; weights %s [%s]; isa %s",
+                 a->count, a->count > 1 ? "s" : "", r.c, r.s, r.s, batches, batches > 1 ? "es" : "", a->batch,
+                 r.weights_name, r.checksum, sculpt_ctx_isa(r.ctx));
     sample_progress prog;
     double t0 = sample_now();
     sample_progress_init(&prog, stderr, isatty(fileno(stderr)), a->quiet, a->steps, batches, &g_stop, t0);
+    prog.header = header;
     long long nfe = 0;
     int res = run_batches(&r, &prog, &nfe, err, sizeof err);
     sample_progress_finish(&prog);
@@ -388,11 +418,15 @@ static int run(const sample_args *a) {
         fprintf(stderr, "sample: interrupted by %s; no partial file left\n",
                 g_signal == SIGTERM ? "SIGTERM" : "SIGINT");
         rc = 128 + (g_signal ? (int)g_signal : SIGINT);
+    } else if (res == -2) {
+        fprintf(stderr, "sample: %s\n", err);
+        rc = EXIT_USAGE;
     } else if (res != 0) {
         fprintf(stderr, "sample: %s\n", err);
         rc = EXIT_RUNTIME;
     } else if (!a->quiet) {
         char what[4200];
+        sample_progress_header(&prog);
         if (!sample_args_writes_png(a)) snprintf(what, sizeof what, "%s", a->out_raw);
         else if (a->grid || a->count == 1) snprintf(what, sizeof what, "%s%s%s", a->out, a->out_raw ? ", " : "",
                                                    a->out_raw ? a->out_raw : "");
@@ -405,6 +439,8 @@ static int run(const sample_args *a) {
         fprintf(stderr, "sample: %d image%s, %lld NFE each (%lld network calls), %.2f s, %.3f images/s -> %s\n",
                 a->count, a->count > 1 ? "s" : "", nfe, prog.nfe, wall, wall > 0 ? a->count / wall : 0.0, what);
     }
+    if (res == 0 && r.nonfinite > 0)
+        fprintf(stderr, "sample: warning: %lld sample values are NaN or infinite (NaN is written as pixel 0)\n", r.nonfinite);
     run_free(&r);
     return rc;
 }

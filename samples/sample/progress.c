@@ -70,7 +70,16 @@ static void print_status(sample_progress *p, double now) {
     fflush(p->out);
 }
 
+void sample_progress_header(sample_progress *p) {
+    if (!p->quiet && p->header && !p->header_done) {
+        fprintf(p->out, "%s\n", p->header);
+        fflush(p->out);
+    }
+    p->header_done = 1;
+}
+
 int sample_progress_update(sample_progress *p, int step, int steps, int nfe, double now) {
+    sample_progress_header(p);
     if (steps > 0 && steps != p->steps) p->steps = steps;
     p->step = step;
     p->nfe = p->nfe_done + nfe;

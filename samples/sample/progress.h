@@ -21,6 +21,8 @@ typedef struct sample_progress {
     int last_tenth;       /* tenths of the run reported so far by plain lines */
     int bar_open;         /* a \r bar is on the line and needs a newline */
     volatile sig_atomic_t *stop; /* non-zero: ask the sampler to stop */
+    const char *header;   /* printed once before the first progress output (or NULL) */
+    int header_done;
 } sample_progress;
 
 /* Monotonic seconds. */
@@ -35,6 +37,8 @@ void sample_progress_batch(sample_progress *p, int b);
 int sample_progress_update(sample_progress *p, int step, int steps, int nfe, double now);
 /* A sculpt_progress_fn: sample_progress_update at the current time. */
 int sample_progress_cb(void *user, int step, int steps, int nfe);
+/* Print the header now if it has not been printed (and not quiet). */
+void sample_progress_header(sample_progress *p);
 /* End of the batch (adds its evaluations to the total). */
 void sample_progress_batch_done(sample_progress *p);
 /* Close the bar line if one is open. */

@@ -18,6 +18,7 @@ struct sculpt_model {
 struct sculpt_ctx {
     sculpt_model *m;
     int max_batch;
+    char err[128];
 };
 
 const char *sculpt_status_string(sculpt_status s) {
@@ -78,6 +79,7 @@ const char *sculpt_model_name(const sculpt_model *m) { return m->name; }
 sculpt_status sculpt_ctx_create(sculpt_model *m, const sculpt_ctx_options *opt, sculpt_ctx **out) {
     *out = NULL;
     if (opt->max_batch < 1) return SCULPT_E_ARG;
+    if (opt->precision != SCULPT_PRECISION_F32) return SCULPT_E_UNSUPPORTED;
     sculpt_ctx *c = calloc(1, sizeof *c);
     if (!c) return SCULPT_E_NOMEM;
     c->m = m;
@@ -86,7 +88,7 @@ sculpt_status sculpt_ctx_create(sculpt_model *m, const sculpt_ctx_options *opt, 
     return SCULPT_OK;
 }
 void sculpt_ctx_destroy(sculpt_ctx *c) { free(c); }
-const char *sculpt_ctx_errmsg(const sculpt_ctx *c) { (void)c; return "stub"; }
+const char *sculpt_ctx_errmsg(const sculpt_ctx *c) { return c ? c->err : "stub: create failed"; }
 const char *sculpt_ctx_isa(const sculpt_ctx *c) { (void)c; return "stub"; }
 
 /* Not torch's generator: a small LCG + Box-Muller, enough for the CLI's plumbing. */
@@ -118,6 +120,10 @@ void sculpt_sampler_defaults(sculpt_sampler_options *o) {
 sculpt_status sculpt_sampler_run(sculpt_ctx *c, const sculpt_sampler_options *o, int n, sculpt_rng *rngs,
                                  float *x, sculpt_progress_fn fn, void *user) {
     if (n < 1 || n > c->max_batch || o->steps < 1) return SCULPT_E_ARG;
+    if (o->steps == 77) { /* stands for options a real sampler refuses before any work */
+        snprintf(c->err, sizeof c->err, "stub sampler: 77 steps are not supported");
+        return SCULPT_E_UNSUPPORTED;
+    }
     size_t chw = (size_t)c->m->cfg.in_channels * (size_t)c->m->cfg.sample_size * (size_t)c->m->cfg.sample_size;
     for (int step = 1; step <= o->steps; step++) {
         if (c->m->delay_ms > 0) {

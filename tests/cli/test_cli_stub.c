@@ -152,6 +152,8 @@ static void test_refusals(void) {
     refused("--weights %I/m3.stub -o %O/no/such/dir/x.png", "no/such/dir/x.png");
     refused("--weights %I/m3.stub -o %O", "is a directory");
     refused("--weights %I/m3.stub --out-raw %O/nodir/x.f32", "nodir/x.f32");
+    refused("--weights %I/m3.stub --precision bf16 -o %O/x.png", "cannot set up the network (batch 1, threads 0, precision bf16, isa auto): stub: create failed");
+    refused("--weights %I/m3.stub --steps 77 -o %O/x.png --out-raw %O/x.f32", "stub sampler: 77 steps are not supported");
     if (sculpt_default_model_size == 0)
         refused("-o %O/x.png", "no default model is built into this binary; pass --weights FILE");
 }

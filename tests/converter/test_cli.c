@@ -302,7 +302,7 @@ int main(int argc, char **argv) {
         {"class_embed", "class_embed_type"}, {"num_class_embeds", "num_class_embeds"}, {"act_gelu", "act_fn"},
         {"downsample_resnet", "downsample_type"}, {"upsample_resnet", "upsample_type"},
         {"skip_block", "SkipDownBlock2D"}, {"mid_scale", "mid_block_scale_factor"},
-        {"unknown_key", "some_future_switch"}, {"wrong_channels", "block_out_channels"}, {"syntax", "bad_syntax.json"}};
+        {"unknown_key", "some_future_switch"}, {"wrong_channels", "mis-shaped"}, {"syntax", "bad_syntax.json"}};
     for (size_t i = 0; i < sizeof badcfg / sizeof badcfg[0]; i++) {
         char j[128], label[160];
         snprintf(j, sizeof j, "configs/bad_%s.json", badcfg[i][0]);

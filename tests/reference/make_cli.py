@@ -15,8 +15,9 @@ weights of a committed flat fixture (tests/fixtures/unet/*.bin, read here by an 
 reader of runtime/src/format.h). Image i starts from torch.manual_seed(seed + i);
 torch.randn(1, c, s, s) and the same generator supplies the sampler's noise, as `sample`
 promises. Each case's tolerance is derived from the reference's own sensitivity: the run is
-repeated with every starting-noise value moved by one ulp and the relative L2 change,
-times SENS_FACTOR (floored at TOL_FLOOR), is the bound. Written to tests/fixtures/cli/:
+repeated (a) with every starting-noise value moved up by one ulp and (b) with every network
+output moved by one ulp (random signs, as an implementation's own rounding would), and
+the larger relative L2 change, times SENS_FACTOR (floored at TOL_FLOOR), is the bound. Written to tests/fixtures/cli/:
 golden.txt (manifest), <case>.raw.f32 (final samples, NCHW), <case>.px.u8 (the PNG pixels
 diffusers would make, HWC per image), <case>.noise.f32 (the starting noise).
 Manifest line: golden NAME RELTOL SENS N C S ARGS...   (ARGS: `sample` options; %U is
@@ -144,13 +145,23 @@ GOLDEN = [
 ]
 
 
-def reference_runs(model, sched, cfg, sampler, opts, n, seed, shift_ulp=False):
+def ulp_jitter(x, rs):
+    """x with every value moved one ulp up or down (random signs from rs)."""
+    a = x.numpy()
+    up = rs.random_sample(a.shape) < 0.5
+    return torch.from_numpy(np.where(up, np.nextafter(a, np.float32(np.inf)),
+                                     np.nextafter(a, np.float32(-np.inf))).astype(np.float32))
+
+
+def reference_runs(model, sched, cfg, sampler, opts, n, seed, shift_ulp=False, jitter_net=False):
     c, s = cfg["in_channels"], cfg["sample_size"]
     outs, noises = [], []
+    rs = np.random.RandomState(1)
 
     def net(x, t):
         with torch.no_grad():
-            return model(x, t)
+            y = model(x, t)
+        return ulp_jitter(y, rs) if jitter_net else y
 
     for i in range(n):
         g = torch.Generator().manual_seed(seed + i)
@@ -174,7 +185,9 @@ def make_golden():
         cfg, sched, model = load_model(os.path.join(UNET_FIX, wfile))
         out, noise = reference_runs(model, sched, cfg, sampler, opts, n, seed)
         out2, _ = reference_runs(model, sched, cfg, sampler, opts, n, seed, shift_ulp=True)
-        sens = rel_l2(out2, out)
+        out3, _ = reference_runs(model, sched, cfg, sampler, opts, n, seed, jitter_net=True)
+        sens_in, sens_net = rel_l2(out2, out), rel_l2(out3, out)
+        sens = max(sens_in, sens_net)
         tol = max(SENS_FACTOR * sens, TOL_FLOOR)
         c, s = cfg["in_channels"], cfg["sample_size"]
         out.numpy().astype("<f4").tofile(os.path.join(FIX, name + ".raw.f32"))
@@ -184,8 +197,8 @@ def make_golden():
         args = ["--weights", "%U/" + wfile, "--sampler", sampler, "--steps", str(opts["steps"]),
                 "--seed", str(seed), "-n", str(n)] + extra
         lines.append("golden %s %.3g %.3g %d %d %d %s" % (name, tol, sens, n, c, s, " ".join(args)))
-        print("golden %-14s one-ulp sensitivity %.3g -> tolerance %.3g; |x| max %.3g" %
-              (name, sens, tol, float(out.abs().max())))
+        print("golden %-14s one-ulp sensitivity: start noise %.3g, network output %.3g -> tolerance %.3g;"
+              " |x| max %.3g" % (name, sens_in, sens_net, tol, float(out.abs().max())))
     with open(os.path.join(FIX, "golden.txt"), "w") as f:
         f.write("# made by tests/reference/make_cli.py golden; see its header for the format\n")
         f.write("\n".join(lines) + "\n")

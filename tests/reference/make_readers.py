@@ -557,7 +557,7 @@ def hostile():
     H['pk_next_buffer.pt'] = torch_pickle_zip(b'\x80\x05\x97.')
     H['pk_bad_proto.pt'] = torch_pickle_zip(b'\x80\x09N.')
     H['pk_unknown_op.pt'] = torch_pickle_zip(b'\x80\x02\xff.')
-    H['pk_deep_nesting.pt'] = torch_pickle_zip(b'\x80\x02' + b'(' * 200000 + b']' + b'l' * 200000 + b'.')
+    H['pk_deep_nesting.pt'] = torch_pickle_zip(b'\x80\x02' + b'(' * 2000 + b']' + b'l' * 2000 + b'.')
     dag = b'\x80\x02]q\x00'
     for i in range(1, 70):
         dag += b'h' + bytes([i - 1]) + b'h' + bytes([i - 1]) + b'\x86q' + bytes([i])
@@ -647,7 +647,7 @@ def hostile():
     H['st_bad_dtype.safetensors'] = st('{"a":{"dtype":"F4","shape":[2],"data_offsets":[0,1]}}', b'\0')
     H['st_dup_key.safetensors'] = st('{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},'
                                      '"a":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}', b'\0\0')
-    H['st_deep_json.safetensors'] = st('{"a":' + '[' * 100000 + ']' * 100000 + '}')
+    H['st_deep_json.safetensors'] = st('{"a":' + '[' * 2000 + ']' * 2000 + '}')
     H['st_bad_metadata.safetensors'] = st('{"__metadata__":{"a":1}}')
     H['st_offsets_three.safetensors'] = st('{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1,2]}}', b'\0')
     H['st_trailing_garbage.safetensors'] = st('{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}x', b'\0')
@@ -657,12 +657,55 @@ def hostile():
         write(os.path.join('hostile', name), data)
 
 
+def fuzz_corpus():
+    """Seed corpora for tests/fuzz (small files in every format)."""
+    corpus = os.path.join(HERE, '..', 'fuzz', 'corpus')
+
+    def seed(target, name, data):
+        d = os.path.join(corpus, target)
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, name), 'wb') as f:
+            f.write(data)
+
+    def fx(name):
+        with open(path(name), 'rb') as f:
+            return f.read()
+
+    for n in ['sd.pt', 'sd_deflate.pt', 'sd_zip64.pt', 'dtypes_v3.pt']:
+        seed('zip', n, fx(n))
+    for n in ['sd.pt', 'sd_deflate.pt', 'sd_zip64.pt', 'views.pt', 'dtypes.pt', 'dtypes_v3.pt', 'full.pt']:
+        seed('torch_zip', n, fx(n))
+    for n in ['sd_legacy.pt', 'views_legacy.pt', 'dtypes_legacy.pt']:
+        seed('legacy', n, fx(n))
+    for n in ['sd.safetensors', 'mixed.safetensors']:
+        seed('safetensors', n, fx(n))
+    for n in ['sd.pt', 'sd_legacy.pt', 'mixed.safetensors']:
+        seed('any', n, fx(n))
+    for n in ['scalars_p0.pkl', 'scalars_p2.pkl', 'strings_p0.pkl', 'strings_p4.pkl', 'containers_p1.pkl',
+              'containers_p5.pkl', 'objects_p2.pkl', 'bytes_p3.pkl', 'hand_py2.pkl', 'hand_inst.pkl',
+              'hand_misc.pkl', 'hand_p45.pkl', 'hand_persid.pkl']:
+        seed('pickle', n, fx(os.path.join('pickle', n)))
+    for n in ['views.pt', 'dtypes_v3.pt', 'full.pt']:
+        with zipfile.ZipFile(path(n)) as z:
+            seed('pickle', n.replace('.pt', '_data.pkl'), z.read(n.replace('.pt', '') + '/data.pkl'))
+    seed('json', 'config.json', b'{"_class_name": "UNet2DModel", "block_out_channels": [128, 256, 256, 256], '
+         b'"down_block_types": ["DownBlock2D", "AttnDownBlock2D"], "norm_eps": 1e-06, "attention_head_dim": null, '
+         b'"flip_sin_to_cos": false, "sample_size": 32}')
+    seed('json', 'scheduler.json', b'{"beta_start": 0.0001, "beta_end": 0.02, "trained_betas": [1e-4, 2.5E-2, -0.0],'
+         b' "clip_sample": true, "variance_type": "fixed_large", "num_train_timesteps": 1000}')
+    seed('json', 'strings.json', '["\\u00e9\\ud83d\\ude00", "tab\\t", {"nested": {"a": [[], {}]}}, -12345678901234567890]'.encode())
+    st = fx('mixed.safetensors')
+    n = struct.unpack('<Q', st[:8])[0]
+    seed('json', 'st_header.json', st[8:8 + n])
+
+
 if __name__ == '__main__':
     sys.setrecursionlimit(10000)
     pickle_cases()
     hand_pickles()
     tensors_main()
     hostile()
+    fuzz_corpus()
     total = 0
     for root, _, files in os.walk(OUT):
         total += sum(os.path.getsize(os.path.join(root, f)) for f in files)

@@ -98,7 +98,151 @@ def make_schedules():
     return a
 
 
-SECTIONS = {'rng': make_rng, 'schedules': make_schedules}
+def f32opts(opts):
+    return {k: (float(np.float32(v)) if isinstance(v, float) else v) for k, v in opts.items()}
+
+
+def schedule_arrays(a, name):
+    for sname, bs, T, b0, b1 in SCHEDULES:
+        if sname == name:
+            betas = R.make_betas(bs, T, b0, b1)
+            a['sched_%s_betas' % name] = betas
+            a['sched_%s_ac' % name] = R.make_alphas_cumprod(betas)
+            return betas
+    raise KeyError(name)
+
+
+# step configs: (sampler, opts, schedule name, sched overrides, c, s, seed)
+STEP_CONFIGS = [
+    ('ddpm', dict(steps=10), 'lin', {}, 3, 4, 11),
+    ('ddpm', dict(steps=12, spacing='trailing'), 'lin', dict(variance_type='fixed_small', clip_sample_range=0.8), 3, 4, 12),
+    ('ddpm', dict(steps=9, spacing='linspace'), 'cos', dict(prediction_type='v_prediction'), 3, 4, 13),
+    ('ddpm', dict(steps=10, steps_offset=1), 'lin', dict(variance_type='fixed_small_log', clip_sample=False), 3, 4, 14),
+    ('ddpm', dict(steps=8), 'scl', dict(prediction_type='sample', clip_sample=False), 1, 3, 15),
+    ('ddpm', dict(steps=50), 'lin50', dict(variance_type='fixed_small'), 1, 3, 16),
+    ('ddim', dict(steps=10), 'lin', {}, 3, 4, 21),
+    ('ddim', dict(steps=12, spacing='trailing', eta=0.5), 'lin', {}, 3, 4, 22),
+    ('ddim', dict(steps=9, spacing='linspace', eta=1.0, set_alpha_to_one=False), 'cos', {}, 3, 4, 23),
+    ('ddim', dict(steps=10, steps_offset=1, clip_sample=0), 'lin', {}, 3, 4, 24),
+    ('ddim', dict(steps=7, eta=0.3), 'scl', dict(prediction_type='v_prediction', clip_sample=False), 1, 3, 25),
+    ('ddim', dict(steps=6, eta=0.7), 'lin', dict(prediction_type='sample', clip_sample_range=2.0), 3, 4, 26),
+    ('euler', dict(steps=10, sigma_schedule='karras'), 'lin', {}, 3, 4, 31),
+    ('euler', dict(steps=10, sigma_schedule='discrete'), 'lin', {}, 3, 4, 32),
+    ('euler', dict(steps=8, sigma_schedule='exponential'), 'scl', {}, 3, 4, 33),
+    ('euler', dict(steps=10, sigma_schedule='karras', churn=2.0, tmin=0.05, tmax=10.0, snoise=1.003), 'lin', {}, 3, 4, 34),
+    ('euler', dict(steps=9, sigma_schedule='karras', sigma_min=0.03, sigma_max=40.0, rho=5.0), 'lin',
+     dict(prediction_type='v_prediction'), 1, 3, 35),
+    ('heun', dict(steps=10, sigma_schedule='karras'), 'lin', {}, 3, 4, 41),
+    ('heun', dict(steps=10, sigma_schedule='discrete'), 'cos', {}, 3, 4, 42),
+    ('heun', dict(steps=8, sigma_schedule='exponential', churn=40.0, snoise=0.997), 'lin', {}, 1, 3, 43),
+    ('heun', dict(steps=7, sigma_schedule='karras', churn=1.0, tmin=0.5), 'lin', {}, 3, 4, 44),
+    ('euler_a', dict(steps=10, sigma_schedule='karras', eta=1.0), 'lin', {}, 3, 4, 51),
+    ('euler_a', dict(steps=10, sigma_schedule='discrete', eta=0.5), 'lin', {}, 1, 3, 52),
+    ('euler_a', dict(steps=8, sigma_schedule='exponential', eta=0.0), 'scl', {}, 3, 4, 53),
+    ('euler_a', dict(steps=9, sigma_schedule='karras', eta=1.0, snoise=1.01), 'lin',
+     dict(prediction_type='v_prediction'), 3, 4, 54),
+    ('dpmpp_2m', dict(steps=10, sigma_schedule='karras'), 'lin', {}, 3, 4, 61),
+    ('dpmpp_2m', dict(steps=10, sigma_schedule='discrete'), 'cos', {}, 3, 4, 62),
+    ('dpmpp_2m', dict(steps=8, sigma_schedule='exponential'), 'lin', {}, 1, 3, 63),
+    ('euler_a', dict(steps=8, sigma_schedule='karras', eta=1.5), 'lin', {}, 3, 4, 55),
+]
+
+
+def make_steps():
+    a = {}
+    done = set()
+    for k, (sampler, opts, sname, over, c, s, seed) in enumerate(STEP_CONFIGS):
+        opts = f32opts(opts)
+        if sname not in done:
+            schedule_arrays(a, sname)
+            done.add(sname)
+        betas = a['sched_%s_betas' % sname]
+        sched = R.sched_dict(betas, **over)
+        g = torch.Generator().manual_seed(seed)
+        x = torch.randn((1, c, s, s), generator=g)
+        rec = []
+        R.run(sampler, R.analytic_net, x, sched, opts, g, record=rec)
+        steps = rec[:-1]
+        a['c%d_name' % k] = np.frombuffer(('%s %s' % (sampler, sname)).encode(), dtype=np.uint8).astype(np.int32)
+        a['c%d_cfg' % k] = R.encode_config(sampler, opts, sched, c, s, seed)
+        a['c%d_sched' % k] = np.array([ord(ch) for ch in sname], dtype=np.int32)
+        a['c%d_noise0' % k] = x.reshape(-1)
+        a['c%d_xs' % k] = torch.stack([st[0].reshape(-1) for st in steps] + [rec[-1].reshape(-1)])
+        calls = [cl for st in steps for cl in st[1]]
+        a['c%d_ncalls' % k] = np.array([len(st[1]) for st in steps], dtype=np.int32)
+        a['c%d_calls_x' % k] = torch.stack([cl[0].reshape(-1) for cl in calls])
+        a['c%d_calls_t' % k] = torch.stack([cl[1].reshape(-1)[0] for cl in calls])
+        a['c%d_calls_out' % k] = torch.stack([cl[2].reshape(-1) for cl in calls])
+    a['nconfigs'] = np.array([len(STEP_CONFIGS)], dtype=np.int32)
+    return a
+
+
+# whole runs: (sampler, opts, schedule, sched overrides, c, s, first seed); two images each
+RUN_CONFIGS = [
+    ('ddpm', dict(steps=1000), 'lin', {}, 3, 4, 100),
+    ('ddpm', dict(steps=25), 'lin', {}, 3, 4, 102),
+    ('ddpm', dict(steps=20, spacing='trailing'), 'lin', dict(variance_type='fixed_small'), 3, 4, 104),
+    ('ddpm', dict(steps=10), 'cos', {}, 1, 3, 106),
+    ('ddim', dict(steps=10), 'lin', {}, 3, 4, 110),
+    ('ddim', dict(steps=50), 'lin', {}, 3, 4, 112),
+    ('ddim', dict(steps=20, spacing='trailing', eta=1.0), 'lin', {}, 3, 4, 114),
+    ('ddim', dict(steps=15, spacing='linspace', set_alpha_to_one=False), 'cos', {}, 3, 4, 116),
+    ('euler', dict(steps=10), 'lin', {}, 3, 4, 120),
+    ('euler', dict(steps=30), 'lin', {}, 3, 4, 122),
+    ('euler', dict(steps=20, sigma_schedule='discrete'), 'lin', {}, 3, 4, 124),
+    ('euler', dict(steps=25, churn=5.0, tmin=0.05, tmax=50.0), 'lin', {}, 3, 4, 126),
+    ('heun', dict(steps=10), 'lin', {}, 3, 4, 130),
+    ('heun', dict(steps=25), 'lin', {}, 3, 4, 132),
+    ('heun', dict(steps=18, sigma_schedule='discrete', churn=2.0), 'cos', {}, 3, 4, 134),
+    ('euler_a', dict(steps=20, eta=1.0), 'lin', {}, 3, 4, 140),
+    ('euler_a', dict(steps=15, sigma_schedule='exponential', eta=0.6), 'lin', {}, 1, 3, 142),
+    ('dpmpp_2m', dict(steps=10), 'lin', {}, 3, 4, 150),
+    ('dpmpp_2m', dict(steps=25), 'lin', {}, 3, 4, 152),
+    ('dpmpp_2m', dict(steps=20, sigma_schedule='discrete'), 'cos', {}, 3, 4, 154),
+    ('dpmpp_2m', dict(steps=12, sigma_schedule='exponential'), 'scl', {}, 3, 4, 156),
+]
+RUN_IMAGES = 2
+SENSITIVITY_FACTOR = 10.0  # tolerance = this x the reference's own one-ulp sensitivity
+
+
+def one_ulp_moved(x, seed):
+    g = np.random.RandomState(seed)
+    xn = x.numpy().copy()
+    up = g.rand(*xn.shape) < 0.5
+    moved = np.where(up, np.nextafter(xn, np.float32(np.inf)), np.nextafter(xn, np.float32(-np.inf)))
+    return torch.from_numpy(moved.astype(np.float32))
+
+
+def make_runs():
+    a = {}
+    done = set()
+    for k, (sampler, opts, sname, over, c, s, seed) in enumerate(RUN_CONFIGS):
+        opts = f32opts(opts)
+        if sname not in done:
+            schedule_arrays(a, sname)
+            done.add(sname)
+        sched = R.sched_dict(a['sched_%s_betas' % sname], **over)
+        finals, sens = [], []
+        for j in range(RUN_IMAGES):
+            g = torch.Generator().manual_seed(seed + j)
+            x = torch.randn((1, c, s, s), generator=g)
+            out = R.run(sampler, R.analytic_net, x, sched, opts, g)
+            g2 = torch.Generator().manual_seed(seed + j)
+            torch.randn((1, c, s, s), generator=g2)
+            out2 = R.run(sampler, R.analytic_net, one_ulp_moved(x, seed + j), sched, opts, g2)
+            finals.append(out.reshape(-1))
+            sens.append(((out2 - out).norm() / out.norm()).item())
+        a['r%d_cfg' % k] = R.encode_config(sampler, opts, sched, c, s, seed, RUN_IMAGES)
+        a['r%d_sched' % k] = np.array([ord(ch) for ch in sname], dtype=np.int32)
+        a['r%d_final' % k] = torch.cat(finals)
+        a['r%d_sensitivity' % k] = np.array(sens, dtype=np.float64)
+        a['r%d_tol' % k] = np.array([max(SENSITIVITY_FACTOR * max(sens), 1e-6)], dtype=np.float64)
+        print('run %d %s %s: one-ulp sensitivity %s' % (k, sampler, opts, ' '.join('%.2e' % v for v in sens)))
+    a['nruns'] = np.array([len(RUN_CONFIGS)], dtype=np.int32)
+    return a
+
+
+SECTIONS = {'rng': make_rng, 'schedules': make_schedules, 'steps': make_steps, 'runs': make_runs}
 
 
 def main():

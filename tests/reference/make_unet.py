@@ -291,7 +291,8 @@ def make_full(out_dir):
         y = m(x, t)
     save_f32(os.path.join(out_dir, "input.f32"), x)
     save_f32(os.path.join(out_dir, "output.f32"), y)
-    with open(os.path.join(out_dir, "case.txt"), "w") as f:
+    with open(os.path.join(out_dir, "cases.txt"), "w") as f:
+        f.write("# made by tests/reference/make_unet.py --full (not committed)\n")
         f.write("case full cifar10_random.bin input.f32 2 500.0,37.5 output.f32 1e-5\n")
     print(f"wrote {out_dir}")
 

@@ -531,3 +531,49 @@ def run(sampler, net, x, sched, opts, generator, record=None):
         record.extend(steps_log)
         record.append(x)
     return x
+
+
+# ---------------------------------------------------------------------------------------
+# the analytic test network (tests/sampler/analytic.h computes the same in C)
+
+def analytic_net(x, t):
+    """eps = tanh(0.6 * (M x)_i + 0.0013 t - 0.05 i) per pixel, in float64, rounded to float32;
+    M[i][j] = 0.9 if i == j else 0.1 * ((i + 2j) % 3 - 1); sums in ascending j."""
+    xd = x.double()
+    td = t.double().reshape(-1, 1, 1)
+    c = x.shape[1]
+    outs = []
+    for i in range(c):
+        y = None
+        for j in range(c):
+            m = 0.9 if i == j else 0.1 * ((i + 2 * j) % 3 - 1)
+            term = m * xd[:, j]
+            y = term if y is None else y + term
+        outs.append(torch.tanh(0.6 * y + 0.0013 * td - 0.05 * i))
+    return torch.stack(outs, dim=1).float()
+
+
+def sched_dict(betas, variance_type='fixed_large', clip_sample=True, clip_sample_range=1.0,
+               prediction_type='epsilon'):
+    return dict(betas=betas, variance_type=variance_type, clip_sample=clip_sample,
+                clip_sample_range=clip_sample_range, prediction_type=prediction_type)
+
+
+OPT_FIELDS = ['sampler', 'steps', 'sigma_schedule', 'spacing', 'steps_offset', 'eta', 'churn', 'tmin',
+              'tmax', 'snoise', 'sigma_min', 'sigma_max', 'rho', 'set_alpha_to_one', 'clip_sample',
+              'variance_type', 'model_clip', 'clip_range', 'prediction_type', 'c', 's', 'seed', 'n']
+
+
+def encode_config(sampler, opts, sched, c, s, seed, n=1):
+    """The float64 vector tests/sampler reads (OPT_FIELDS order; enums as sculpt.h numbers)."""
+    o = dict(DEFAULTS)
+    o.update(opts)
+    f32 = lambda v: float(np.float32(v))  # noqa: E731
+    cs = o['clip_sample']
+    return np.array([SAMPLERS.index(sampler), o['steps'], SIGMA_SCHEDULES.index(o['sigma_schedule']),
+                     SPACINGS.index(o['spacing']), o['steps_offset'], f32(o['eta']), f32(o['churn']),
+                     f32(o['tmin']), f32(o['tmax']), f32(o['snoise']), f32(o['sigma_min']), f32(o['sigma_max']),
+                     f32(o['rho']), 1 if o['set_alpha_to_one'] else 0, -1 if cs is None else int(bool(cs)),
+                     VARIANCE_TYPES.index(sched['variance_type']), int(bool(sched['clip_sample'])),
+                     f32(sched['clip_sample_range']), PREDICTIONS.index(sched['prediction_type']), c, s, seed, n],
+                    dtype=np.float64)

@@ -5,7 +5,7 @@
 #include <math.h>
 
 #include "fixture.h"
-#include "sampler.h"
+#include "sampler/sampler.h"
 
 /* distance in float32 ulps (0 for equal bits; large for sign/NaN mismatch) */
 static int64_t ulps(float a, float b) {

@@ -48,10 +48,9 @@ int main(void) {
     h = scw_sum_update(h, buf + 4000, 3);
     CHECK(scw_sum_final(h) == whole);
 
-    /* Every single-bit change is detected. */
+    /* Every single-bit change is detected (each step is a bijection of the state). */
     for (int bit = 0; bit < 8 * 64; bit++) {
         buf[bit / 8] ^= (unsigned char)(1u << (bit % 8));
-        CHECK(sum(buf, 64) != wt_checksum(buf + 0, 0) && sum(buf, 64) != sum(buf + 64, 64));
         uint64_t flipped = sum(buf, 4003);
         buf[bit / 8] ^= (unsigned char)(1u << (bit % 8));
         CHECKF(flipped != whole, "bit %d", bit);

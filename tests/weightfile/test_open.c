@@ -146,6 +146,20 @@ int main(void) {
         sculpt_model_close(m);
     }
 
+    /* A file whose data checksum is wrong: refused, but opens with SCULPT_OPEN_NO_CHECKSUM. */
+    {
+        unsigned char *bad = malloc(size);
+        memcpy(bad, file, size);
+        bad[size - 100] ^= 0x40;
+        CHECK(wt_write_file(path, bad, size) == 0);
+        free(bad);
+        m = NULL;
+        CHECK(sculpt_model_open(path, 0, &m, err, sizeof err) == SCULPT_E_FORMAT && m == NULL &&
+              strstr(err, path) == err && strstr(err, "data checksum"));
+        CHECK(sculpt_model_open(path, SCULPT_OPEN_NO_CHECKSUM, &m, err, sizeof err) == SCULPT_OK && m);
+        sculpt_model_close(m);
+    }
+
     /* Argument errors and NULL handling. */
     sculpt_model_close(NULL);
     CHECK(sculpt_model_config(NULL) == NULL && sculpt_model_tensor_count(NULL) == 0);

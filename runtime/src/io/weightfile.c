@@ -128,7 +128,7 @@ sculpt_status sculpt_model_open(const char *path, unsigned flags, sculpt_model *
     if (p == MAP_FAILED) return wf_fail(&e, SCULPT_E_IO, "mmap of %zu bytes failed: %s", size, strerror(err));
     /* Start reading the whole file ahead: the data checksum, or else the first forward
      * pass, touches every page. Advice only; failure is harmless. */
-    (void)madvise(p, size, MADV_SEQUENTIAL);
+    (void)madvise(p, size, MADV_WILLNEED);
     return load(p, size, 1, path, flags, out, errbuf, errlen);
 }
 

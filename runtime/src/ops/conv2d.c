@@ -1,6 +1,6 @@
 /* conv2d.c — 2-D convolution (torch.nn.Conv2d cross-correlation, zero padding): the scalar
  * reference and the fast path, a packed GEMM y[oc][p] = W[oc][K] * patches[K][p] in the
- * BLIS loop order (NC -> KC -> pack B -> MC panels -> NR panels -> micro-kernel).
+ * BLIS loop order (NC -> KC -> pack B -> MR panels -> NR panels -> micro-kernel).
  * OpenMP runs over (item, NC block, MC block) tasks; each output tile is computed by one
  * thread in a fixed order, so the result is the same for any thread count. */
 #include <string.h>
@@ -11,7 +11,6 @@
 /* Blocking (multiples of every kernel's mr and nr). The speed issue tunes these. */
 #define GEMM_KC 256
 #define GEMM_NC 96
-#define GEMM_MC 48
 
 int conv_shape_init(conv_shape *s, int ic, int oc, int k, int stride, int pad_t, int pad_l,
                     int pad_b, int pad_r, int h, int w) {
@@ -65,17 +64,27 @@ size_t conv2d_scratch_floats(const gemm_kernel *kr) {
     return (size_t)GEMM_KC * GEMM_NC + (size_t)kr->mr * kr->nr + 16;
 }
 
+/* Row blocks per (item, column block): all of M in one task (B packed once) unless that
+ * leaves threads idle. Any split gives the same bits: a tile's arithmetic depends only on
+ * the KC blocking, never on which task or thread computes it. */
+static int m_blocks(int M, int mr, int base_tasks, int n_threads) {
+    const int panels = (M + mr - 1) / mr;
+    int want = base_tasks >= 2 * n_threads ? 1 : (2 * n_threads + base_tasks - 1) / base_tasks;
+    return want > panels ? panels : want;
+}
+
 void conv2d_run(const gemm_kernel *kr, const conv_shape *s, int n, const float *x,
                 const float *packed_a, const conv_epilogue *e, float *y, float *scratch,
                 size_t scratch_stride, int n_threads) {
     const int M = s->oc, K = s->ic * s->kh * s->kw, N = s->oh * s->ow;
     const int mr = kr->mr, nr = kr->nr;
     const int64_t hw = (int64_t)s->h * s->w;
-    const int nb_n = (N + GEMM_NC - 1) / GEMM_NC, nb_m = (M + GEMM_MC - 1) / GEMM_MC;
+    if (n_threads < 1) n_threads = 1;
+    const int nb_n = (N + GEMM_NC - 1) / GEMM_NC;
+    const int nb_m = m_blocks(M, mr, n * nb_n, n_threads);
+    const int panels = (M + mr - 1) / mr, mc_panels = (panels + nb_m - 1) / nb_m;
     const int tasks = n * nb_n * nb_m;
     const conv_epilogue e0 = e ? *e : (conv_epilogue){0};
-    if (n_threads < 1) n_threads = 1;
-    (void)n_threads;
 #pragma omp parallel for num_threads(n_threads) schedule(static)
     for (int task = 0; task < tasks; task++) {
         const int b = task / (nb_n * nb_m), rest = task % (nb_n * nb_m);
@@ -85,7 +94,9 @@ void conv2d_run(const gemm_kernel *kr, const conv_shape *s, int n, const float *
         const float *xb = x + (int64_t)b * s->ic * hw;
         float *yb = y + (int64_t)b * M * N;
         const int n0 = jn * GEMM_NC, nc = N - n0 < GEMM_NC ? N - n0 : GEMM_NC;
-        const int m0 = jm * GEMM_MC, mc = M - m0 < GEMM_MC ? M - m0 : GEMM_MC;
+        const int m0 = jm * mc_panels * mr;
+        if (m0 >= M) continue;
+        const int mc = M - m0 < mc_panels * mr ? M - m0 : mc_panels * mr;
         for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
             const int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
             const int acc = k0 > 0, last = k0 + kc >= K;

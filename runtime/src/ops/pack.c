@@ -79,7 +79,7 @@ void gemm_pack_a(const void *w, int dtype, int m, int k, int mr, float *dst) {
  * (jw <= nr; the rest zero). x is one item [ic][h][w]. */
 static void pack_b_panel(const conv_shape *s, const float *x, int k0, int kc, int j0, int jw,
                          int nr, float *d) {
-    const int khw = s->kh * s->kw, N = s->oh * s->ow;
+    const int khw = s->kh * s->kw;
     const int64_t hw = (int64_t)s->h * s->w;
     if (khw == 1 && s->stride == 1 && s->pad_t == 0 && s->pad_l == 0 && s->oh == s->h &&
         s->ow == s->w) {
@@ -99,25 +99,33 @@ static void pack_b_panel(const conv_shape *s, const float *x, int k0, int kc, in
     }
     /* one output row, stride 1: each k row is a contiguous run of the input row */
     const int one_row = s->stride == 1 && jw > 0 && iy0[0] == iy0[jw - 1];
-    (void)N;
+    /* (ic, ky, kx) of row k0, then stepped without divisions */
+    int ic = k0 / khw, ky = (k0 % khw) / s->kw, kx = (k0 % khw) % s->kw;
     for (int kk = 0; kk < kc; kk++) {
-        const int k = k0 + kk, ic = k / khw, r = k % khw, ky = r / s->kw, kx = r % s->kw;
         const float *xc = x + (int64_t)ic * hw;
         float *dk = d + (size_t)kk * nr;
+        const int cky = ky, ckx = kx;
+        if (++kx == s->kw) {
+            kx = 0;
+            if (++ky == s->kh) { ky = 0; ic++; }
+        }
         if (one_row) {
-            const int iy = iy0[0] + ky, xa = ix0[0] + kx, xb = ix0[jw - 1] + kx;
+            const int iy = iy0[0] + cky, xa = ix0[0] + ckx, xb = ix0[jw - 1] + ckx;
             if (iy < 0 || iy >= s->h) {
                 for (int j = 0; j < nr; j++) dk[j] = 0.0f;
                 continue;
             }
-            if (xa >= 0 && xb < s->w) {
-                memcpy(dk, xc + (int64_t)iy * s->w + xa, (size_t)jw * sizeof(float));
-                for (int j = jw; j < nr; j++) dk[j] = 0.0f;
-                continue;
-            }
+            /* stride 1: ix = xa + j; copy the in-bounds run, zero the rest */
+            const float *src = xc + (int64_t)iy * s->w;
+            const int jlo = xa < 0 ? -xa : 0, jhi = xb >= s->w ? jw - (xb - s->w + 1) : jw;
+            int j = 0;
+            for (; j < jlo && j < jw; j++) dk[j] = 0.0f;
+            for (; j < jhi; j++) dk[j] = src[xa + j];
+            for (; j < nr; j++) dk[j] = 0.0f;
+            continue;
         }
         for (int j = 0; j < jw; j++) {
-            const int iy = iy0[j] + ky, ix = ix0[j] + kx;
+            const int iy = iy0[j] + cky, ix = ix0[j] + ckx;
             dk[j] = (iy >= 0 && iy < s->h && ix >= 0 && ix < s->w) ? xc[(int64_t)iy * s->w + ix] : 0.0f;
         }
         for (int j = jw; j < nr; j++) dk[j] = 0.0f;

@@ -98,6 +98,12 @@ void sampler_ws_free(sampler_ws *w);
 sculpt_status sampler_step(const sampler_plan *p, int i, sampler_ws *w, float *x,
                            sculpt_rng *rngs, sampler_eps_fn net, void *user);
 
+/* The whole loop: scale the start noise, then every step; fn (may be NULL) is called after
+ * each step with (step, steps, nfe) and stops the run with SCULPT_E_INTERRUPTED when it
+ * returns non-zero. */
+sculpt_status sampler_loop(const sampler_plan *p, sampler_ws *w, float *x, sculpt_rng *rngs, sampler_eps_fn net,
+                           void *user, sculpt_progress_fn fn, void *fn_user);
+
 /* Scale unit-variance starting noise as the reference does (k-diffusion: x * sigmas[0]). */
 void sampler_scale_start(const sampler_plan *p, float *x, size_t count);
 

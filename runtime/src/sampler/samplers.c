@@ -262,6 +262,19 @@ void sampler_scale_start(const sampler_plan *p, float *x, size_t count) {
     for (size_t k = 0; k < count; k++) x[k] = x[k] * s0;
 }
 
+sculpt_status sampler_loop(const sampler_plan *p, sampler_ws *w, float *x, sculpt_rng *rngs, sampler_eps_fn net,
+                           void *user, sculpt_progress_fn fn, void *fn_user) {
+    sampler_scale_start(p, x, (size_t)w->n * w->per);
+    w->have_old = 0;
+    w->nfe = 0;
+    for (int i = 0; i < p->steps; i++) {
+        sculpt_status st = sampler_step(p, i, w, x, rngs, net, user);
+        if (st != SCULPT_OK) return st;
+        if (fn && fn(fn_user, i + 1, p->steps, w->nfe)) return SCULPT_E_INTERRUPTED;
+    }
+    return SCULPT_OK;
+}
+
 /* ---- workspace ---- */
 
 sculpt_status sampler_ws_init(sampler_ws *w, int n, size_t per) {

@@ -1,0 +1,67 @@
+/* test_golden.c — the UNet forward against PyTorch (tests/reference/make_unet.py: diffusers
+ * UNet2DModel and pytorch_diffusion Model mirrors): every fixture case and per-block
+ * intermediate, on every kernel path this CPU runs, relative L2 <= the case's tolerance. */
+#include "ops/kernels.h"
+#include "unet_fixture.h"
+
+#define MAXC 128
+
+int main(int argc, char **argv) {
+    if (argc < 2) { fprintf(stderr, "usage: %s FIXTURE_DIR\n", argv[0]); return 2; }
+    const char *dir = argv[1];
+    static ucase cs[MAXC];
+    int nc = ucase_load(dir, cs, MAXC);
+    CHECK(nc > 0);
+    for (int ki = 0; ki < gemm_kernel_count(); ki++) {
+        int ok = 0;
+        const gemm_kernel *kr = gemm_kernel_at(ki, &ok);
+        if (!ok) {
+            printf("SKIP kernel path %s: not supported by this CPU\n", kr->name);
+            continue;
+        }
+        double worst = 0.0;
+        for (int i = 0; i < nc; i++) {
+            ucase *c = &cs[i];
+            sculpt_model *m = uopen(dir, c->weights);
+            CHECKF(m != NULL, "%s", c->weights);
+            if (!m) continue;
+            sculpt_ctx_options o = {c->n, 2, SCULPT_PRECISION_F32, kr->name};
+            sculpt_ctx *ctx = NULL;
+            sculpt_status st = sculpt_ctx_create(m, &o, &ctx);
+            CHECKF(st == SCULPT_OK, "%s: %s", c->name, sculpt_ctx_errmsg(ctx));
+            float *x = ufloats(dir, c->input, uimage_floats(m, c->n, 0));
+            float *y = malloc(uimage_floats(m, c->n, 1) * sizeof(float));
+            if (ctx && x && y) {
+                st = sculpt_ctx_eval(ctx, c->n, x, c->t, y);
+                CHECKF(st == SCULPT_OK, "%s: %s", c->name, sculpt_ctx_errmsg(ctx));
+                CHECK(strcmp(sculpt_ctx_isa(ctx), kr->name) == 0);
+                float *got = y, *want = NULL;
+                size_t count = uimage_floats(m, c->n, 1);
+                if (c->inter) {
+                    int64_t k = sculpt_ctx_intermediate(ctx, c->block, NULL, 0);
+                    CHECKF(k > 0, "%s: intermediate %s unknown", c->name, c->block);
+                    count = k > 0 ? (size_t)k : 0;
+                    got = malloc((count ? count : 1) * sizeof(float));
+                    CHECK(sculpt_ctx_intermediate(ctx, c->block, got, (int64_t)count) == (int64_t)count);
+                }
+                want = count ? ufloats(dir, c->expect, count) : NULL;
+                CHECKF(want != NULL, "%s %s", c->name, c->expect);
+                if (want) {
+                    double e = test_rel_l2(got, want, count);
+                    if (e > worst) worst = e;
+                    CHECKF(e <= c->tol, "%s [%s] %s: rel L2 %.3g > %.3g", c->name, kr->name,
+                           c->inter ? c->block : "output", e, c->tol);
+                    if (!c->inter) printf("%-8s %-18s rel L2 %.3g\n", kr->name, c->name, e);
+                }
+                if (got != y) free(got);
+                free(want);
+            }
+            free(x);
+            free(y);
+            sculpt_ctx_destroy(ctx);
+            sculpt_model_close(m);
+        }
+        printf("%-8s worst rel L2 over %d entries: %.3g\n", kr->name, nc, worst);
+    }
+    TEST_DONE();
+}
