@@ -160,7 +160,7 @@ int main(int argc, char **argv) {
                 double g = (double)iters * k->flops_per_iter * threads[ti] / t * 1e-9;
                 if (g > best) best = g;
             }
-            printf("fma_peak isa=%s threads=%d gflops=%.1f\n", k->isa, threads[ti], best);
+            printf("fma_peak isa=%s threads=%d gflops=%.2f\n", k->isa, threads[ti], best);
             fflush(stdout);
             ran++;
         }

@@ -13,7 +13,8 @@ usage: bench/run.sh [--build DIR] [--weights FILE] [--batches 1,8,16] [--threads
                     [--no-torch] [--no-ort] [--torch-jit] [--no-peak]
   --build DIR   meson build dir holding bench/bench_unet and bench/fma_peak
                 (default: $MESON_BUILD_ROOT when run as `ninja bench-unet`)
-  --weights F   flat weight file (default bench/out/cifar10-full.bin, made if missing)
+  --weights F   flat weight file (default: the full-size random model of
+                tests/reference/make_unet.py --full, made into bench/out/full if missing)
   --full        more iterations (warmup 2; 10 timed at batch <= 2, else 5); default 1 + 3/2
   --torch-jit   also time torch.jit.trace + freeze + optimize_for_inference
   --isa/--precision  passed to sculpt (bench_unet --isa / --precision)
@@ -27,7 +28,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
 OUT=$HERE/out
 BUILD=${MESON_BUILD_ROOT:-}
-WEIGHTS=$OUT/cifar10-full.bin
+WEIGHTS=
 BATCHES=1,8,16
 THREADS=1,2
 WARMUP=1
@@ -88,9 +89,23 @@ if [ "$PEAK" = 1 ]; then
 fi
 
 # --- weights, ONNX export, ORT install ---
-if [ ! -f "$WEIGHTS" ]; then
-  say "weights: $WEIGHTS missing; writing a random-init full-size network (bench/make_weights.py)"
-  "$PY" "$HERE/make_weights.py" "$WEIGHTS" || exit 1
+if [ -z "$WEIGHTS" ]; then
+  for w in "$ROOT/tests/fixtures/unet/full/cifar10_random.bin" "$OUT/full/cifar10_random.bin" "$OUT/cifar10-full.bin"; do
+    if [ -f "$w" ]; then WEIGHTS=$w; break; fi
+  done
+fi
+if [ -z "$WEIGHTS" ]; then
+  if [ -f "$ROOT/tests/reference/make_unet.py" ]; then
+    say "weights: writing the full-size random model (tests/reference/make_unet.py --full bench/out/full)"
+    "$PY" "$ROOT/tests/reference/make_unet.py" --full "$OUT/full" >>"$LOG" || exit 1
+    WEIGHTS=$OUT/full/cifar10_random.bin
+  else
+    say "weights: writing the full-size random model (bench/make_weights.py)"
+    "$PY" "$HERE/make_weights.py" "$OUT/cifar10-full.bin" >>"$LOG" || exit 1
+    WEIGHTS=$OUT/cifar10-full.bin
+  fi
+elif [ ! -f "$WEIGHTS" ]; then
+  echo "run.sh: --weights $WEIGHTS does not exist" >&2; exit 2
 fi
 say "weights: $WEIGHTS ($(($(stat -c %s "$WEIGHTS") / 1048576)) MiB)"
 HAVE_TORCH=0
@@ -98,15 +113,19 @@ if [ "$TORCH" = 1 ] || [ "$ORT" = 1 ]; then
   if "$PY" -c 'import torch' 2>/dev/null; then HAVE_TORCH=1; else say "torch: $PY has no torch; peers skipped"; fi
 fi
 ONNX=$OUT/unet.onnx
-if [ "$ORT" = 1 ] && [ "$HAVE_TORCH" = 1 ] && { [ ! -f "$ONNX" ] || [ "$WEIGHTS" -nt "$ONNX" ]; }; then
-  "$PY" "$HERE/torch_bench.py" --weights "$WEIGHTS" --export-onnx "$ONNX" 2>/dev/null | tee -a "$LOG" || ORT=0
+WKEY="$(readlink -f "$WEIGHTS") $(stat -c '%s %Y' "$WEIGHTS")" # the export is of these weights
+if [ "$ORT" = 1 ] && [ "$HAVE_TORCH" = 1 ] && [ "$(cat "$ONNX.src" 2>/dev/null)" != "$WKEY" ]; then
+  rm -f "$ONNX" "$ONNX.src"
+  if "$PY" "$HERE/torch_bench.py" --weights "$WEIGHTS" --export-onnx "$ONNX" 2>>"$LOG" | tee -a "$LOG"; then
+    echo "$WKEY" >"$ONNX.src"
+  else ORT=0; fi
 fi
 if [ "$ORT" = 1 ] && [ -z "${ORT_NODE_DIR:-}" ] && [ ! -d "$OUT/ort/node_modules/onnxruntime-node" ]; then
   say "ort: installing npm onnxruntime-node into bench/out/ort (--ignore-scripts: CPU only)"
   npm install --ignore-scripts --no-audit --no-fund --prefix "$OUT/ort" onnxruntime-node >>"$LOG" 2>&1 ||
     { say "ort: npm install failed; ONNX Runtime skipped"; ORT=0; }
 fi
-[ "$ORT" = 1 ] && [ ! -f "$ONNX" ] && ORT=0
+[ "$ORT" = 1 ] && [ ! -f "$ONNX.src" ] && ORT=0
 
 # --- the runs: one fresh process per runtime and configuration ---
 RESULTS=()

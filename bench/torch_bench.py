@@ -35,12 +35,40 @@ def loaded_blas():
     return "reference-blas" if libs else "none"
 
 
+def diffusers_config(cfg):
+    """A flat file's sculpt_config as the diffusers-style dict of tests/reference/unet_ref.py."""
+    L = cfg["n_levels"]
+    return dict(
+        in_channels=cfg["in_channels"], out_channels=cfg["out_channels"], sample_size=cfg["sample_size"],
+        block_out_channels=tuple(cfg["block_out_channels"][:L]),
+        down_block_types=tuple("AttnDownBlock2D" if a else "DownBlock2D" for a in cfg["down_attn"][:L]),
+        up_block_types=tuple("AttnUpBlock2D" if a else "UpBlock2D" for a in cfg["up_attn"][:L]),
+        layers_per_block=cfg["layers_per_block"], norm_num_groups=cfg["norm_num_groups"],
+        attn_norm_num_groups=cfg["attn_norm_num_groups"], norm_eps=cfg["norm_eps"],
+        attention_head_dim=cfg["attention_head_dim"] or None, add_attention=bool(cfg["mid_attention"]),
+        flip_sin_to_cos=bool(cfg["flip_sin_to_cos"]), freq_shift=cfg["freq_shift"],
+        downsample_padding=cfg["downsample_padding"], center_input_sample=bool(cfg["center_input_sample"]),
+        resamp_with_conv=cfg["downsample_type"] == 0)
+
+
 def build_model(cfg, tensors):
+    """The network with the file's weights, loaded strictly: tests/reference/unet_ref.py's
+    mirror (the one the golden tests use) when it is there, else bench/unet_torch.py."""
     import torch
+
+    sd = {k: torch.from_numpy(v.copy()) for k, v in tensors.items()}
+    ref_dir = os.path.join(os.path.dirname(HERE), "tests", "reference")
+    if os.path.exists(os.path.join(ref_dir, "unet_ref.py")) and not os.environ.get("BENCH_OWN_MIRROR"):
+        sys.path.insert(0, ref_dir)
+        import unet_ref
+
+        model = unet_ref.UNet2D(diffusers_config(cfg))
+        model.load_state_dict(sd, strict=True)
+        return model.eval(), "tests/reference/unet_ref.py"
     import unet_torch
 
     model = unet_torch.UNet(cfg)
-    model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in tensors.items()}, strict=True)
+    model.load_state_dict(sd, strict=True)
     return model.eval(), "bench/unet_torch.py"
 
 

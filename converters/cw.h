@@ -143,10 +143,12 @@ int cw_sets_choose(cw_sets *s, const char *weights_key, cw_layout forced,
 /* ---- writer.c: the flat weight file ---- */
 typedef struct cw_meta {
     int n;
-    char keys[64][65];
-    char *vals[64];     /* owned */
+    char keys[128][65];
+    char *vals[128];    /* owned */
 } cw_meta;
 int cw_meta_set(cw_meta *m, const char *key, const char *val, char *err);
+int cw_meta_value_ok(const char *v); /* what weights/FORMAT.md allows in a value */
+void cw_meta_clean(char *v);         /* replace anything but printable ASCII with '?' */
 void cw_meta_free(cw_meta *m);
 
 /* Write `path` (through path.tmp + rename). Tensors in m's canonical order, converted to

@@ -231,7 +231,8 @@ int cw_infer_config(const cw_item *items, int n, cw_layout layout, const cw_infe
     c->time_embed_dim = te && te->t->ndim == 2 && te->t->shape[0] <= (1 << 18) ? (int32_t)te->t->shape[0]
                                                                                : 4 * c->block_out_channels[0];
     c->downsample_type = SCULPT_DOWNSAMPLE_CONV;
-    if (L > 1 && !any_prefix(items, n, "down_blocks.0.downsamplers.") && !any_prefix(items, n, "up_blocks.0.upsamplers.")) {
+    if (L > 1 && !any_prefix(items, n, "down_blocks.0.downsamplers.") &&
+        !any_prefix(items, n, "up_blocks.0.upsamplers.")) {
         c->downsample_type = SCULPT_DOWNSAMPLE_AVGPOOL;
         note_add(notes, notes_len, "no resampling convolutions: 2x2 average-pool down, nearest up "
                  "(pytorch_diffusion resamp_with_conv=False)");
@@ -319,6 +320,23 @@ static int shape_ok(const unet_param *p, const ck_tensor *t) {
     return 0;
 }
 
+static const unet_param *sort_base;
+static int by_name(const void *a, const void *b) {
+    return strcmp(sort_base[*(const int *)a].name, sort_base[*(const int *)b].name);
+}
+
+/* Index of the parameter called name in order[] (sorted by name), or -1. */
+static int lookup(const unet_param *p, const int *order, int np, const char *name) {
+    int lo = 0, hi = np - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2, c = strcmp(p[order[mid]].name, name);
+        if (!c) return order[mid];
+        if (c < 0) lo = mid + 1;
+        else hi = mid - 1;
+    }
+    return -1;
+}
+
 void cw_match_free(cw_match *m) {
     free(m->params);
     free(m->src);
@@ -370,15 +388,17 @@ int cw_match_set(cw_item *items, int n, cw_layout forced, const json_value *conf
     if (!m->params || !m->src) { cw_match_free(m); return cw_fail(err, "out of memory"); }
     unet_spec_params(&m->config, m->params, np, e2, sizeof e2);
     m->n_params = np;
+    int *order = malloc((size_t)np * sizeof *order); /* names sorted: n log np lookups */
+    if (!order) { cw_match_free(m); return cw_fail(err, "out of memory"); }
+    for (int k = 0; k < np; k++) order[k] = k;
+    sort_base = m->params;
+    qsort(order, (size_t)np, sizeof *order, by_name);
 
     plist missing = {0, ""}, unexpected = {0, ""}, shaped = {0, ""}, typed = {0, ""}, dup = {0, ""};
     char s1[64], s2[64];
     for (int i = 0; i < n; i++) {
         const ck_tensor *t = items[i].t;
-        int j = -1;
-        if (items[i].canon[0])
-            for (int k = 0; k < np; k++)
-                if (!strcmp(m->params[k].name, items[i].canon)) { j = k; break; }
+        int j = items[i].canon[0] ? lookup(m->params, order, np, items[i].canon) : -1;
         if (j < 0) { plist_add(&unexpected, "%.80s", items[i].key); continue; }
         if (m->src[j]) { plist_add(&dup, "%.80s", items[i].key); continue; }
         if (!shape_ok(&m->params[j], t)) {
@@ -391,6 +411,7 @@ int cw_match_set(cw_item *items, int n, cw_layout forced, const json_value *conf
         if (!cw_dtype_is_float(t->dtype)) plist_add(&typed, "%.80s is %s", items[i].key, ck_dtype_name(t->dtype));
         m->src[j] = t;
     }
+    free(order);
     for (int k = 0; k < np; k++)
         if (!m->src[k]) plist_add(&missing, "%s", m->params[k].name);
     if (missing.n || unexpected.n || shaped.n || typed.n || dup.n) {

@@ -92,7 +92,8 @@ static int parse_args(int argc, char **argv, opts *o) {
         } else if (!strcmp(a, "--weights-key")) { NEED(); o->weights_key = v; }
         else if (!strcmp(a, "--sample-size")) {
             NEED();
-            if (parse_int(v, 1, 4096, &o->io.sample_size)) return arg_fail(a, "'%s' must be an integer in 1..4096", v);
+            if (parse_int(v, 1, 4096, &o->io.sample_size))
+                return arg_fail(a, "'%s' must be an integer in 1..4096", v);
         } else if (!strcmp(a, "--norm-groups")) {
             NEED();
             if (parse_int(v, 1, 65536, &o->io.norm_groups)) return arg_fail(a, "'%s' must be a positive integer", v);
@@ -112,6 +113,18 @@ static int parse_args(int argc, char **argv, opts *o) {
         else if (!o->input) o->input = a;
         else return arg_fail(a, "%s", "more than one INPUT given");
 #undef NEED
+    }
+    if (o->n_meta) { /* check --meta pairs now, before any file is read */
+        cw_meta m;
+        char err[CW_ERR];
+        memset(&m, 0, sizeof m);
+        for (int i = 0; i < o->n_meta; i++) {
+            char k[128];
+            const char *eq = strchr(o->meta[i], '=');
+            snprintf(k, sizeof k, "%.*s", (int)(eq - o->meta[i] < 127 ? eq - o->meta[i] : 127), o->meta[i]);
+            if (cw_meta_set(&m, k, eq + 1, err)) { cw_meta_free(&m); return arg_fail("--meta", "%s", err); }
+        }
+        cw_meta_free(&m);
     }
     if (o->info) {
         if (o->input || o->out) return arg_fail("--info", "%s", "takes one FILE and no INPUT or -o");
@@ -148,8 +161,10 @@ static int resolve(const char *input, const opts *o, paths *p, char *err) {
         if (!join(tryp, sizeof tryp, input, "unet/config.json") && is_file(tryp))
             join(dir, sizeof dir, input, "unet"); /* a pipeline folder */
         else snprintf(dir, sizeof dir, "%s", input);
-        static const char *const wn[] = {"diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.bin"};
-        for (int i = 0; i < 2 && !p->weights[0]; i++)
+        static const char *const wn[] = {
+            "diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.bin",
+            "diffusion_pytorch_model.fp16.safetensors", "diffusion_pytorch_model.fp16.bin"};
+        for (int i = 0; i < 4 && !p->weights[0]; i++)
             if (!join(tryp, sizeof tryp, dir, wn[i]) && is_file(tryp)) memcpy(p->weights, tryp, sizeof tryp);
         if (!p->weights[0])
             return cw_fail(err, "%s: folder has no diffusion_pytorch_model.safetensors or .bin", dir);
@@ -163,11 +178,6 @@ static int resolve(const char *input, const opts *o, paths *p, char *err) {
     if (o->config) snprintf(p->config, sizeof p->config, "%s", o->config);
     if (o->sched) snprintf(p->sched, sizeof p->sched, "%s", o->sched);
     return 0;
-}
-
-static const char *base_name(const char *p) {
-    const char *s = strrchr(p, '/');
-    return s ? s + 1 : p;
 }
 
 /* ---- summaries ---- */
@@ -286,8 +296,8 @@ static int run_job(const char *input, const opts *o, job *j, char *err) {
 static void describe_choice(const job *j) {
     const cw_set *s = &j->sets.sets[j->pick];
     const cw_match *m = &s->match;
-    printf("weights: %s%s%s, %s layout, %d tensors", s->key[0] ? "'" : "", s->key[0] ? s->key : "top-level state dict",
-           s->key[0] ? "'" : "", cw_layout_name(m->layout), s->n);
+    printf("weights: %s%s%s, %s layout, %d tensors", s->key[0] ? "'" : "",
+           s->key[0] ? s->key : "top-level state dict", s->key[0] ? "'" : "", cw_layout_name(m->layout), s->n);
     if (s->is_ema) printf(" (EMA)");
     if (m->n_old_names) printf(", %d old attention names renamed", m->n_old_names);
     printf("\n");
@@ -299,6 +309,11 @@ static void describe_choice(const job *j) {
                    c->ok ? "" : " (does not match)");
         }
         printf("\n");
+        for (int i = 0; i < j->sets.n; i++) {
+            const cw_set *c = &j->sets.sets[i];
+            if (c->is_ema && !c->ok && i != j->pick)
+                cw_note("EMA set '%s' not used: %s", c->key[0] ? c->key : "(top level)", c->err);
+        }
     }
     printf("config: %s\n", m->config_source);
     print_config(stdout, &m->config);
@@ -308,6 +323,19 @@ static void describe_choice(const job *j) {
     if (!j->p.sched[0])
         cw_note("no scheduler_config.json: DDPM CIFAR-10 defaults (linear 1e-4..0.02, 1000 steps, "
                 "fixed_large, clip [-1, 1], epsilon); --scheduler-config to change");
+}
+
+/* A metadata value the converter makes itself: a path becomes its last component, and bytes
+ * the format does not allow become '?', so an odd file name never stops a conversion. */
+static int meta_auto(cw_meta *m, const char *key, const char *val, int is_path, char *err) {
+    char v[4097];
+    snprintf(v, sizeof v, "%s", val);
+    size_t n = strlen(v);
+    while (is_path && n > 1 && v[n - 1] == '/') v[--n] = 0;
+    char *slash = strrchr(v, '/');
+    if (is_path && slash && slash[1]) memmove(v, slash + 1, strlen(slash + 1) + 1);
+    if (!cw_meta_value_ok(v)) cw_meta_clean(v);
+    return cw_meta_set(m, key, v, err);
 }
 
 static int convert(const opts *o) {
@@ -320,20 +348,16 @@ static int convert(const opts *o) {
     printf("read %s: %s, %d tensors\n", j.p.weights, j.ck.format, j.ck.n);
     describe_choice(&j);
     const cw_set *s = &j.sets.sets[j.pick];
-    char num[64];
-    snprintf(num, sizeof num, "%d", s->n);
-    if (cw_meta_set(&meta, "source", base_name(j.p.folder ? o->input : j.p.weights), err) ||
-        cw_meta_set(&meta, "source_format", j.ck.format, err) ||
-        cw_meta_set(&meta, "layout", cw_layout_name(s->match.layout), err) ||
-        cw_meta_set(&meta, "weight_set", s->key[0] ? s->key : "(top level)", err) ||
-        cw_meta_set(&meta, "weight_set_ema", s->is_ema ? "true" : "false", err) ||
-        cw_meta_set(&meta, "config_source", s->match.config_source[0] == '/' || strchr(s->match.config_source, '/')
-                                                ? base_name(s->match.config_source) : s->match.config_source, err) ||
-        cw_meta_set(&meta, "schedule_source", strchr(j.sched.source, '/') ? base_name(j.sched.source)
-                                                                          : j.sched.source, err) ||
-        cw_meta_set(&meta, "dtype", cw_sdtype_name(o->dtype), err) ||
-        cw_meta_set(&meta, "converter", PROG, err) ||
-        cw_meta_set(&meta, "sculpt_version", SCULPT_VERSION_STRING, err))
+    if (meta_auto(&meta, "source", j.p.folder ? o->input : j.p.weights, 1, err) ||
+        meta_auto(&meta, "source_format", j.ck.format, 0, err) ||
+        meta_auto(&meta, "layout", cw_layout_name(s->match.layout), 0, err) ||
+        meta_auto(&meta, "weight_set", s->key[0] ? s->key : "(top level)", 0, err) ||
+        meta_auto(&meta, "weight_set_ema", s->is_ema ? "true" : "false", 0, err) ||
+        meta_auto(&meta, "config_source", s->match.config_source, 1, err) ||
+        meta_auto(&meta, "schedule_source", j.sched.source, 1, err) ||
+        meta_auto(&meta, "dtype", cw_sdtype_name(o->dtype), 0, err) ||
+        meta_auto(&meta, "converter", PROG, 0, err) ||
+        meta_auto(&meta, "sculpt_version", SCULPT_VERSION_STRING, 0, err))
         goto fail_meta;
     for (const char *p = j.sched.extra; *p;) {
         const char *nl = strchr(p, '\n'), *eq = strchr(p, '=');
@@ -358,12 +382,15 @@ static int convert(const opts *o) {
     rc = 0;
     goto done;
 fail_meta:
+    fflush(stdout);
     fprintf(stderr, PROG ": %s: %s\n", o->out, err);
     goto done;
 fail_arg:
+    fflush(stdout);
     fprintf(stderr, PROG ": --meta: %s\n", err);
     goto done;
 fail:
+    fflush(stdout);
     fprintf(stderr, PROG ": %s\n", err);
 done:
     fflush(stdout);
@@ -454,6 +481,7 @@ static int info_checkpoint(const opts *o) {
         printf("parameters: %llu in %d tensors\n", (unsigned long long)match_params(&j.sets.sets[j.pick].match),
                j.sets.sets[j.pick].match.n_params);
     } else {
+        fflush(stdout);
         fprintf(stderr, PROG ": %s\n", err);
     }
     job_free(&j);

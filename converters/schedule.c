@@ -117,6 +117,18 @@ int cw_schedule_default(cw_schedule *s, char *err) {
     return cw_schedule_tables(s, err);
 }
 
+/* What the weight-file reader accepts (weights/FORMAT.md, Validation 8): betas in (0, 1),
+ * alphas_cumprod in (0, 1]. */
+static int check_tables(const cw_schedule *s, const char *file, char *err) {
+    for (int i = 0; i < s->s.num_train_timesteps; i++) {
+        if (!(s->betas[i] > 0.0f && s->betas[i] < 1.0f))
+            return cw_fail(err, "%s: beta[%d] = %g is outside (0, 1)", file, i, (double)s->betas[i]);
+        if (!(s->alphas_cumprod[i] > 0.0f))
+            return cw_fail(err, "%s: alphas_cumprod[%d] underflows to 0 in float32", file, i);
+    }
+    return 0;
+}
+
 /* ---- scheduler_config.json ---- */
 
 static int get_number(const json_value *root, const char *key, double *v, int *present,
@@ -232,6 +244,7 @@ int cw_schedule_from_json(cw_schedule *s, const json_value *root, const char *fi
                                file, i, v->number);
         }
         cumprod(o->num_train_timesteps, s->betas, s->alphas_cumprod);
+        if (check_tables(s, file, err)) return -1;
     } else {
         if (!strcmp(sched, "linear")) o->beta_schedule = SCULPT_BETA_LINEAR;
         else if (!strcmp(sched, "scaled_linear")) o->beta_schedule = SCULPT_BETA_SCALED_LINEAR;
@@ -240,10 +253,7 @@ int cw_schedule_from_json(cw_schedule *s, const json_value *root, const char *fi
                             "squaredcos_cap_v2, or trained_betas)", file, sched);
         char e2[CW_ERR];
         if (cw_schedule_tables(s, e2)) return cw_fail(err, "%s: %s", file, e2);
-        /* the linspace endpoints are the float32 values torch used */
-        for (int i = 0; i < o->num_train_timesteps; i++)
-            if (!(s->betas[i] >= 0.0f && s->betas[i] < 1.0f))
-                return cw_fail(err, "%s: beta[%d] = %g is outside [0, 1)", file, i, (double)s->betas[i]);
+        if (check_tables(s, file, err)) return -1;
     }
     /* keys the samplers may want; kept as metadata */
     static const char *const keep[] = {"_class_name", "timestep_spacing", "steps_offset",

@@ -108,7 +108,10 @@ int cw_sets_build(const ck_file *f, cw_sets *out, char *err) {
             if (dup) continue;
             if (out->n == cap) {
                 int nc = cap ? cap * 2 : 4;
-                if (nc > 4096) { cw_sets_free(out); return cw_fail(err, "too many candidate weight sets"); }
+                if (nc > 64) {
+                    cw_sets_free(out);
+                    return cw_fail(err, "more than 64 candidate weight sets (UNet-like names under 64+ paths)");
+                }
                 cw_set *ns = realloc(out->sets, (size_t)nc * sizeof *ns);
                 if (!ns) { cw_sets_free(out); return cw_fail(err, "out of memory"); }
                 out->sets = ns;

@@ -10,6 +10,38 @@
 #include "cw.h"
 #include "format.h"
 
+/* UTF-8 (no overlongs, surrogates or values past U+10FFFF) with no control characters but tab. */
+int cw_meta_value_ok(const char *v) {
+    const unsigned char *p = (const unsigned char *)v;
+    while (*p) {
+        unsigned c = *p;
+        if (c < 0x80) {
+            if ((c < 0x20 && c != '\t') || c == 0x7f) return 0;
+            p++;
+            continue;
+        }
+        int n = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc2 ? 1 : -1;
+        if (n < 0 || c > 0xf4) return 0;
+        uint32_t cp = c & (0x3fu >> n);
+        for (int i = 1; i <= n; i++) {
+            if ((p[i] & 0xc0) != 0x80) return 0;
+            cp = cp << 6 | (p[i] & 0x3fu);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        if (cp >= 0x80 && cp < 0xa0) return 0; /* C1 controls */
+        p += n + 1;
+    }
+    return 1;
+}
+
+void cw_meta_clean(char *v) {
+    for (char *p = v; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c < 0x20 || c >= 0x7f) *p = '?';
+    }
+}
+
 int cw_meta_set(cw_meta *m, const char *key, const char *val, char *err) {
     size_t kl = strlen(key), vl = strlen(val);
     if (kl < 1 || kl > 64) return cw_fail(err, "metadata key '%.70s' must be 1..64 characters", key);
@@ -20,9 +52,8 @@ int cw_meta_set(cw_meta *m, const char *key, const char *val, char *err) {
             return cw_fail(err, "metadata key '%s': only letters, digits, '_', '.' and '-' are allowed", key);
     }
     if (vl > 4096) return cw_fail(err, "metadata value for '%s' is %zu bytes (at most 4096)", key, vl);
-    for (size_t i = 0; i < vl; i++)
-        if (val[i] == '\n' || val[i] == '\r')
-            return cw_fail(err, "metadata value for '%s' contains a line break", key);
+    if (!cw_meta_value_ok(val))
+        return cw_fail(err, "metadata value for '%s' must be UTF-8 text without control characters", key);
     int slot = -1;
     for (int i = 0; i < m->n; i++)
         if (!strcmp(m->keys[i], key)) slot = i;
@@ -188,7 +219,7 @@ int cw_write_flat(const char *path, const cw_match *m, const cw_schedule *s, scu
     scw_wr64(pre + SCW_OFF_HEADER_SUM, 0);
     scw_wr64(pre + SCW_OFF_HEADER_SUM, scw_sum_final(scw_sum_update(SCW_SUM_INIT, pre, data_off)));
     if (fseek(f, 0, SEEK_SET) != 0 || fwrite(pre, 1, 512, f) != 512) goto write_error;
-    if (fflush(f) != 0 || fsync(fileno(f)) != 0) goto write_error;
+    if (fflush(f) != 0 || fsync(fileno(f)) != 0) goto write_error; /* durable before the rename */
     if (fclose(f) != 0) { f = NULL; goto write_error; }
     f = NULL;
     if (rename(tmp, path) != 0) { cw_fail(err, "%s: cannot rename %s: %s", path, tmp, strerror(errno)); goto done; }

@@ -10,8 +10,8 @@
 #include <stdint.h>
 
 /* Copies and inflated data may total at most CK_ALLOC_FACTOR * input + CK_ALLOC_SLACK. */
-#define CK_ALLOC_FACTOR 4
-#define CK_ALLOC_SLACK ((size_t)1 << 20)
+#define CK_ALLOC_FACTOR 8
+#define CK_ALLOC_SLACK ((size_t)64 << 20)
 #define CK_MAX_TENSORS 1000000
 
 typedef struct ck_priv {

@@ -155,10 +155,11 @@ int ck_read_any(const void *buf, size_t len, ck_file *out, char *err, size_t err
     }
     if (len >= 4 && b[0] == 'P' && b[1] == 'K' && ((b[2] == 3 && b[3] == 4) || (b[2] == 5 && b[3] == 6)))
         return ck_read_torch_zip(buf, len, out, err, errlen);
-    if (len >= 4 && b[0] == 0x80 && b[1] == 0x02 && b[2] == 0x8a && b[3] == 0x0a)
-        return ck_read_torch_legacy(buf, len, out, err, errlen);
     if (len >= 9 && b[8] == '{') /* u64 header length, then the JSON header */
         return ck_read_safetensors(buf, len, out, err, errlen);
+    /* legacy torch.save starts with a pickle (PROTO 2..5) of its magic number */
+    if (len >= 2 && b[0] == 0x80 && b[1] >= 2 && b[1] <= 5)
+        return ck_read_torch_legacy(buf, len, out, err, errlen);
     ck__err(err, errlen,
             "unrecognised format (first bytes %02x %02x %02x %02x): expected a torch zip, a legacy "
             "torch file or safetensors",

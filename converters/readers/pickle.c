@@ -567,7 +567,7 @@ static int parse_dec(const unsigned char *s, size_t n, int64_t *out, int *big) {
         else acc = acc * 10 - d;
     }
     if (!*big && !neg && acc == INT64_MIN) *big = 1;
-    *out = neg ? acc : -acc;
+    *out = *big ? 0 : neg ? acc : -acc;
     return 0;
 }
 
@@ -780,6 +780,7 @@ int pk_load(pk_vm *vm, const unsigned char *buf, size_t len, size_t *used, pk_va
     rd r = {buf, len, 0};
     vm->err = err;
     vm->errlen = errlen;
+    if (grow(vm, (void **)&vm->stack, &vm->scap, 16, sizeof *vm->stack)) return -1;
     vm->sp = 0;
     vm->nmarks = 0;
     if (vm->memo) memset(vm->memo, 0, vm->memo_cap * sizeof *vm->memo);

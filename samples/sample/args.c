@@ -323,6 +323,9 @@ void sample_args_help(FILE *f) {
 "  --version             print the version\n"
 "\n"
 "Pixels are round(clamp(x/2 + 0.5, 0, 1) * 255) as diffusers converts; the PNG's\n"
-"'parameters' text chunk records the sampler, options, seed and weights checksum.\n",
+"'parameters' text chunk records the sampler, options, seed and weights checksum.\n"
+"Files are written under a temporary name and renamed when complete.\n"
+"Exit status: 0 done, 2 refused input (nothing written), 1 failed while sampling or\n"
+"writing, 130/143 stopped by Ctrl-C/SIGTERM (no partial file left).\n",
         SAMPLE_MAX_STEPS, SAMPLE_DEFAULT_STEPS, SAMPLE_MAX_COUNT, SAMPLE_MAX_BATCH, SAMPLE_DEFAULT_OUT);
 }

@@ -152,6 +152,20 @@ static int open_model(run_state *r, char *err, size_t errlen) {
     return 0;
 }
 
+/* Refuse an output name that is one of the input files (a typo like `-o cifar.bin`
+ * would otherwise replace the weights at the end of the run). */
+static int same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    return a && b && stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+static int check_not_input(const sample_args *a, const char *out, char *err, size_t errlen) {
+    const char *in = same_file(out, a->weights) ? "--weights" : same_file(out, a->init_noise) ? "--init-noise" : NULL;
+    if (!in) return 0;
+    snprintf(err, errlen, "%.600s: the output would replace the %s file", out, in);
+    return -1;
+}
+
 /* Everything that can be refused before sampling: model-dependent options, input sizes,
  * writable destinations. */
 static int check_inputs(run_state *r, char *err, size_t errlen) {
@@ -194,11 +208,17 @@ static int check_inputs(run_state *r, char *err, size_t errlen) {
             return -1;
         }
     }
-    if (a->out_raw && sample_outfile_probe(a->out_raw, err, errlen)) return -1;
+    if (a->out_raw && (check_not_input(a, a->out_raw, err, errlen) || sample_outfile_probe(a->out_raw, err, errlen)))
+        return -1;
     if (sample_args_writes_png(a)) {
         char name[4096];
-        if (a->count > 1 && !a->grid) numbered_name(a->out, 0, name, sizeof name);
-        else snprintf(name, sizeof name, "%s", a->out);
+        int numbered = a->count > 1 && !a->grid;
+        for (int i = 0; i < (numbered ? a->count : 1); i++) {
+            if (numbered) numbered_name(a->out, i, name, sizeof name);
+            else snprintf(name, sizeof name, "%s", a->out);
+            if (check_not_input(a, name, err, errlen)) return -1;
+        }
+        if (numbered) numbered_name(a->out, 0, name, sizeof name);
         if (sample_outfile_probe(name, err, errlen)) return -1;
     }
     return 0;

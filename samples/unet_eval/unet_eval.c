@@ -10,13 +10,19 @@
 
 #include "sculpt.h"
 
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 static void usage(FILE *f) {
     fprintf(f,
             "usage: unet-eval --weights W --input x.f32 --t T[,T...] [--out eps.f32]\n"
-            "                 [--threads N] [--isa scalar|avx2|avx512|neon]\n"
+            "                 [--threads N] [--isa scalar|avx2|avx512|neon] [--repeat R]\n"
             "  x.f32: raw little-endian f32 NCHW; the batch size is taken from its size.\n"
             "  --t: one timestep for every item, or one per item (fractional allowed).\n"
-            "  --out: raw f32 NCHW network output (without it, a summary is printed).\n");
+            "  --out: raw f32 NCHW network output (without it, a summary is printed).\n"
+            "  --repeat: evaluate R times and report the median and best time (benchmarks).\n");
 }
 
 /* Whole file into memory; NULL with a message naming the file. */
@@ -108,7 +114,7 @@ static int parse_ts(const char *s, float *t, int cap) {
 
 int main(int argc, char **argv) {
     const char *weights = NULL, *input = NULL, *ts = NULL, *outp = NULL, *isa = NULL;
-    int threads = 0;
+    int threads = 0, repeat = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -134,6 +140,14 @@ int main(int argc, char **argv) {
                 return 2;
             }
             threads = (int)n;
+        } else if (!strcmp(a, "--repeat")) {
+            char *end;
+            long r = strtol(v, &end, 10);
+            if (*end || r < 1 || r > 100000) {
+                fprintf(stderr, "unet-eval: --repeat '%s' must be 1..100000\n", v);
+                return 2;
+            }
+            repeat = (int)r;
         } else {
             fprintf(stderr, "unet-eval: unknown option %s\n", a);
             usage(stderr);
@@ -150,6 +164,7 @@ int main(int argc, char **argv) {
     sculpt_ctx *ctx = NULL;
     unsigned char *xin = NULL;
     float *x = NULL, *y = NULL, *t = NULL;
+    double *times = NULL;
     char err[1024] = "";
     sculpt_status st = sculpt_model_open(weights, 0, &m, err, sizeof err);
     if (st != SCULPT_OK) {
@@ -195,15 +210,24 @@ int main(int argc, char **argv) {
         fprintf(stderr, "unet-eval: %s\n", sculpt_ctx_errmsg(NULL));
         goto done;
     }
-    struct timespec a, b;
-    clock_gettime(CLOCK_MONOTONIC, &a);
-    st = sculpt_ctx_eval(ctx, n, x, t, y);
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    if (st != SCULPT_OK) {
-        fprintf(stderr, "unet-eval: %s\n", sculpt_ctx_errmsg(ctx));
+    times = malloc(sizeof(double) * (size_t)repeat);
+    if (!times) {
+        fprintf(stderr, "unet-eval: out of memory\n");
         goto done;
     }
-    const double ms = (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6;
+    for (int r = 0; r < repeat; r++) {
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        st = sculpt_ctx_eval(ctx, n, x, t, y);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        if (st != SCULPT_OK) {
+            fprintf(stderr, "unet-eval: %s\n", sculpt_ctx_errmsg(ctx));
+            goto done;
+        }
+        times[r] = (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6;
+    }
+    qsort(times, (size_t)repeat, sizeof(double), cmp_double);
+    const double ms = times[repeat / 2];
     if (outp) {
         if (write_all(outp, y, oitem * (size_t)n)) goto done;
     }
@@ -212,8 +236,17 @@ int main(int argc, char **argv) {
         sum += y[i];
         sq += (double)y[i] * y[i];
     }
-    fprintf(outp ? stderr : stdout, "unet-eval: %d image(s) [%d,%d,%d], %s, %.1f ms, output mean %.6g rms %.6g%s%s\n",
-            n, cfg->out_channels, cfg->sample_size, cfg->sample_size, sculpt_ctx_isa(ctx), ms,
+    char timing[96];
+    if (repeat > 1)
+        snprintf(timing, sizeof timing, "median %.2f ms, best %.2f ms over %d evals", ms, times[0], repeat);
+    else
+        snprintf(timing, sizeof timing, "%.1f ms", ms);
+    char thr[32];
+    if (threads) snprintf(thr, sizeof thr, "%d", threads);
+    else snprintf(thr, sizeof thr, "default");
+    fprintf(outp ? stderr : stdout, "unet-eval: %d image(s) [%d,%d,%d], %s, %s thread(s), %s, output mean %.6g rms %.6g%s%s\n",
+            n, cfg->out_channels, cfg->sample_size, cfg->sample_size, sculpt_ctx_isa(ctx),
+            thr, timing,
             sum / (double)(oitem * n), sqrt(sq / (double)(oitem * n)), outp ? " -> " : "", outp ? outp : "");
     rc = 0;
 done:
@@ -223,5 +256,6 @@ done:
     free(x);
     free(y);
     free(t);
+    free(times);
     return rc;
 }

@@ -97,6 +97,16 @@ static void run_line(const char *exe, const char *line, const char *logdir, run_
     run_finish(pid, logdir, r);
 }
 
+/* 0 if `exe --version` runs; else a message and 1 (for example a cross build whose
+ * binaries the test, itself under an emulator, cannot start: the caller skips, exit 77). */
+static int run_cannot_start(const char *exe, const char *logdir) {
+    run_result r;
+    run_line(exe, "--version", logdir, &r);
+    if (r.status == 0 && strstr(r.out, "sculpt")) return 0;
+    fprintf(stderr, "cannot start %s (exit %d: %s%s); skipping\n", exe, r.status, r.out, r.err);
+    return 1;
+}
+
 /* Number of entries in dir (not . and ..). */
 static int run_count_files(const char *dir) {
     DIR *d = opendir(dir);

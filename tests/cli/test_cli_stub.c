@@ -151,6 +151,9 @@ static void test_refusals(void) {
     refused("--weights %I/m3.stub --init-noise %I -o %O/x.png", "--init-noise");
     refused("--weights %I/m3.stub -o %O/no/such/dir/x.png", "no/such/dir/x.png");
     refused("--weights %I/m3.stub -o %O", "is a directory");
+    refused("--weights %I/m3.stub -o %I/m3.stub", "m3.stub: the output would replace the --weights file");
+    refused("--weights %I/m3.stub --out-raw %I/m3.stub", "the output would replace the --weights file");
+    refused("--weights %I/m3.stub --init-noise %I/noise1.f32 --out-raw %I/noise1.f32", "would replace the --init-noise file");
     refused("--weights %I/m3.stub --out-raw %O/nodir/x.f32", "nodir/x.f32");
     refused("--weights %I/m3.stub --precision bf16 -o %O/x.png", "cannot set up the network (batch 1, threads 0, precision bf16, isa auto): stub: create failed");
     refused("--weights %I/m3.stub --steps 77 -o %O/x.png --out-raw %O/x.f32", "stub sampler: 77 steps are not supported");
@@ -174,7 +177,7 @@ static void test_outputs(void) {
     CHECK(load_png(p, &im) == 0 && im.w == s && im.h == s && im.c == 3);
     if (raw && im.pix) CHECKF(compare_cell(&im, raw, c, s, 0, 0) == 0, "one.png pixels");
     const char *want[] = {"sampler: ddim", "steps: 3", "spacing: leading", "eta: 0", "seed: 5", "weights: m3.stub",
-                          "checksum: 0123456789abcdef", "sculpt: " SCULPT_VERSION_STRING, "size: 8x8"};
+                          "checksum: 0123456789abcdef", ("sculpt: " SCULPT_VERSION_STRING), "size: 8x8"};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) CHECKF(strstr(im.text, want[i]), "text lacks '%s': %s", want[i], im.text);
     free(im.pix);
     free(raw);
@@ -325,6 +328,10 @@ int main(int argc, char **argv) {
     f = fopen(p, "wb");
     if (f) fwrite(noise, 4, 2 * 192, f), fclose(f);
 
+    if (run_cannot_start(g_exe, g_log)) {
+        run_clear_dir(g_in), rmdir(g_in), run_clear_dir(g_log), rmdir(g_log), rmdir(g_out), rmdir(root);
+        return 77;
+    }
     test_refusals();
     test_outputs();
     test_signal(SIGINT, "-o %O/int.png");

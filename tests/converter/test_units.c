@@ -119,6 +119,7 @@ static void test_schedules(void) {
         "{\"beta_schedule\": \"sigmoid\"}", "{\"variance_type\": \"learned_range\"}",
         "{\"prediction_type\": \"x0\"}", "{\"thresholding\": true}", "{\"num_train_timesteps\": 0}",
         "{\"num_train_timesteps\": 10.5}", "{\"trained_betas\": [0.1, 1.5]}", "{\"beta_end\": \"0.02\"}",
+        "{\"beta_start\": 0}", "{\"num_train_timesteps\": 100000, \"beta_start\": 0.5, \"beta_end\": 0.9}",
         "[1, 2]"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char jerr[256];
@@ -133,7 +134,38 @@ static void test_schedules(void) {
     }
 }
 
-/* linspace against values checked by hand from torch's algorithm: n = 2, 1 */
+/* torch.linspace over many ranges and lengths (linspace_cases.raw) */
+static void test_linspace(void) {
+    size_t len = 0;
+    unsigned char *b = fixture("linspace_cases.raw", &len);
+    CHECK(b && len >= 4);
+    if (!b || len < 4) { free(b); return; }
+    uint32_t cases;
+    memcpy(&cases, b, 4);
+    size_t off = 4;
+    int bad = 0;
+    float *out = malloc(4096 * sizeof *out);
+    for (uint32_t c = 0; c < cases; c++) {
+        double a, e;
+        int32_t n;
+        if (off + 20 > len) { CHECK(0); break; }
+        memcpy(&a, b + off, 8);
+        memcpy(&e, b + off + 8, 8);
+        memcpy(&n, b + off + 16, 4);
+        off += 20;
+        if (n < 1 || n > 4096 || off + 4 * (size_t)n > len) { CHECK(0); break; }
+        cw_linspace_f32(a, e, n, out);
+        if (memcmp(out, b + off, 4 * (size_t)n) && bad++ < 5)
+            CHECKF(0, "linspace(%.17g, %.17g, %d) differs from torch's", a, e, n);
+        off += 4 * (size_t)n;
+    }
+    CHECK(off == len);
+    CHECKF(bad == 0, "%d of %u linspace cases differ", bad, cases);
+    free(out);
+    free(b);
+}
+
+/* linspace edge lengths: n = 2, 1 */
 static void test_linspace_edges(void) {
     float v[2];
     cw_linspace_f32(0.25, 0.75, 2, v);
@@ -148,6 +180,7 @@ int main(int argc, char **argv) {
     cw_set_note_stream(NULL);
     test_dtypes();
     test_schedules();
+    test_linspace();
     test_linspace_edges();
     TEST_DONE();
 }

@@ -61,7 +61,7 @@ static void mutate(const char *name, int is_pickle) {
     if (!buf) return;
     char err[512];
     /* truncations: every offset for small files, a stride plus both ends for larger ones */
-    size_t stride = len <= 4096 ? 1 : len / 2048;
+    size_t stride = len <= 2048 ? 1 : len / 1024;
     int tried = 0;
     for (size_t cut = 0; cut < len; cut++) {
         if (stride > 1 && cut > 256 && cut + 256 < len && cut % stride) continue;
@@ -73,7 +73,7 @@ static void mutate(const char *name, int is_pickle) {
     /* byte flips: any result is fine except a crash or a silent failure */
     unsigned char *m = malloc(len);
     int fails = 0;
-    for (int it = 0; it < 400; it++) {
+    for (int it = 0; it < 250; it++) {
         memcpy(m, buf, len);
         int k = 1 + (int)(next() % 4);
         for (int j = 0; j < k; j++) {

@@ -431,25 +431,6 @@ def main():
     write_json(os.path.join(OUT, "ddpm_folder_bin/config.json"), unet_config)
     write_json(os.path.join(OUT, "ddpm_folder_bin/scheduler_config.json"), sched_config)
 
-    # Full training checkpoint: model (raw weights, wrapped by DataParallel), EMA (the
-    # expected weights), Adam state, step, config; plus an ema_pytorch-style flat dict.
-    params = [nn.Parameter(v.clone() + 0.5) for v in sd.values()]
-    opt = torch.optim.Adam(params, lr=1e-3)
-    for p in params:
-        p.grad = torch.randn(p.shape, generator=gen)
-    opt.step()
-    model_sd = {"module." + k: p.detach().clone() for k, p in zip(sd.keys(), params)}
-    train = {"model": model_sd, "ema": dict(sd), "optimizer": opt.state_dict(), "step": 1234,
-             "config": {"lr": 1e-3, "block_out_channels": [8, 16]}}
-    save_zip(train, os.path.join(OUT, "train_ckpt.pt"))
-    # ema_pytorch layout (keys ema_model.*, online_model.*, initted, step); EMA f16 to keep it small
-    ema_style = {"initted": torch.tensor([True]), "step": torch.tensor([10])}
-    for k, p in zip(sd.keys(), params):
-        ema_style["online_model." + k] = p.detach().half()
-    for k, v in sd16.items():
-        ema_style["ema_model." + k] = v
-    save_legacy(ema_style, os.path.join(OUT, "train_ema_pytorch.pt"))
-
     # A second, different network, pytorch_diffusion layout, no config: inference test
     # (base 8, multipliers (1,2), 2 resnets per level, attention at level 0, no resamp conv,
     # 1 channel in, 2 out)
@@ -478,6 +459,30 @@ def main():
     randomize(tiny, gen)
     tsd = {k: v.clone() for k, v in tiny.state_dict().items()}
     write_safetensors(os.path.join(OUT, "bad/tiny_ok.safetensors"), tsd)
+    # the same tiny network saved as a whole nn.Module object (torch.save(model)) inside a dict
+    torch.save({"ema": tiny, "step": 7}, os.path.join(OUT, "tiny_module.pt"))
+    # Full training checkpoints, of the tiny network to stay small: model (raw weights, wrapped
+    # by DataParallel), EMA (the expected weights), Adam state, step, config; plus an
+    # ema_pytorch-style flat dict.
+    write_manifest(tsd, torch.float32, "expected_tiny_f32")
+    write_manifest(tsd, torch.float16, "expected_tiny_f16")
+    params = [nn.Parameter(v.clone() + 0.5) for v in tsd.values()]
+    opt = torch.optim.Adam(params, lr=1e-3)
+    for p in params:
+        p.grad = torch.randn(p.shape, generator=gen)
+    opt.step()
+    model_sd = {"module." + k: p.detach().clone() for k, p in zip(tsd.keys(), params)}
+    train = {"model": model_sd, "ema": dict(tsd), "optimizer": opt.state_dict(), "step": 1234,
+             "config": {"lr": 1e-3, "block_out_channels": [8]}, "rng": torch.get_rng_state()}
+    save_zip(train, os.path.join(OUT, "train_ckpt.pt"))
+    # ema_pytorch layout (keys ema_model.*, online_model.*, initted, step); EMA f16 to keep it small
+    ema_style = {"initted": torch.tensor([True]), "step": torch.tensor([10])}
+    for k, p in zip(tsd.keys(), params):
+        ema_style["online_model." + k] = p.detach().half()
+    for k, v in tsd.items():
+        ema_style["ema_model." + k] = v.half()
+    save_legacy(ema_style, os.path.join(OUT, "train_ema_pytorch.pt"))
+
     missing = dict(tsd)
     del missing["mid_block.resnets.1.conv2.weight"]
     write_safetensors(os.path.join(OUT, "bad/missing_tensor.safetensors"), missing)
@@ -536,6 +541,22 @@ def main():
     tb = (torch.rand(50, generator=gen, dtype=torch.float64) * 0.05 + 1e-4).tolist()
     write_schedule("trained", {"num_train_timesteps": 50, "beta_schedule": "linear",
                                "trained_betas": tb})
+
+    # torch.linspace(start, end, n, float32) for many ranges and lengths (both directions,
+    # lengths around the 16-wide vector blocks and the n/2 split)
+    lrng = np.random.default_rng(7)
+    cases = [(1e-4, 0.02, 1000), (0.00085 ** 0.5, 0.012 ** 0.5, 1000), (-1.0, 1.0, 33), (5.0, -3.0, 47)]
+    for _ in range(80):
+        n = int(lrng.integers(2, 400))
+        a, b = float(lrng.uniform(-1, 1)), float(lrng.uniform(-1, 1)) * 10 ** float(lrng.uniform(-4, 1))
+        cases.append((a, b, n))
+    for n in (2, 3, 15, 16, 17, 31, 32, 33, 47, 48, 49):
+        cases.append((0.001, 0.3, n))
+    blob = struct.pack("<I", len(cases))
+    for a, b, n in cases:
+        blob += struct.pack("<ddi", a, b, n) + tensor_bytes(torch.linspace(a, b, n, dtype=torch.float32))
+    with open(os.path.join(OUT, "linspace_cases.raw"), "wb") as f:
+        f.write(blob)
 
     # dtype conversion edge cases: f32 and f64 values and torch's f16/bf16/f32 of them
     sp = [0.0, -0.0, 1.0, -1.0, 65504.0, 65505.0, 65519.0, 65520.0, 1e9, -1e9, 6.1e-5, 6.0e-8,

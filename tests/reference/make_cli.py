@@ -20,8 +20,9 @@ output moved by one ulp (random signs, as an implementation's own rounding would
 the larger relative L2 change, times SENS_FACTOR (floored at TOL_FLOOR), is the bound. Written to tests/fixtures/cli/:
 golden.txt (manifest), <case>.raw.f32 (final samples, NCHW), <case>.px.u8 (the PNG pixels
 diffusers would make, HWC per image), <case>.noise.f32 (the starting noise).
-Manifest line: golden NAME RELTOL SENS N C S ARGS...   (ARGS: `sample` options; %U is
-tests/fixtures/unet)
+Manifest line: golden NAME RELTOL SENS N C S CHECKSUM ARGS...   (ARGS: `sample` options;
+%U is tests/fixtures/unet; CHECKSUM is the weight file's data checksum, so a regenerated
+unet fixture is reported as such: rerun this script after make_unet.py)
 """
 import os
 import sys
@@ -196,7 +197,9 @@ def make_golden():
         px.tofile(os.path.join(FIX, name + ".px.u8"))
         args = ["--weights", "%U/" + wfile, "--sampler", sampler, "--steps", str(opts["steps"]),
                 "--seed", str(seed), "-n", str(n)] + extra
-        lines.append("golden %s %.3g %.3g %d %d %d %s" % (name, tol, sens, n, c, s, " ".join(args)))
+        with open(os.path.join(UNET_FIX, wfile), "rb") as f:
+            csum = struct.unpack_from("<Q", f.read(88), 80)[0]
+        lines.append("golden %s %.3g %.3g %d %d %d %016x %s" % (name, tol, sens, n, c, s, csum, " ".join(args)))
         print("golden %-14s one-ulp sensitivity: start noise %.3g, network output %.3g -> tolerance %.3g;"
               " |x| max %.3g" % (name, sens_in, sens_net, tol, float(out.abs().max())))
     with open(os.path.join(FIX, "golden.txt"), "w") as f:

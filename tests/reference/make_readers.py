@@ -393,6 +393,85 @@ def v3_archive(dst, top, tensors):
         z.writestr(top + '/version', '3\n')
 
 
+def variants_archive():
+    """_rebuild_tensor (v1), _rebuild_parameter, _rebuild_parameter_with_state, a
+    torch.cuda storage, tensors inside lists/tuples/int-keyed dicts and inside the BUILD
+    state of an unknown class: written with a hand-made pickler, names per ckpt.h."""
+    def fake(name):
+        def f(*a):
+            raise RuntimeError
+        f.__module__, f.__qualname__, f.__name__ = 'torch._utils', name, name
+        if not hasattr(torch._utils, name):
+            setattr(torch._utils, name, f)
+        return getattr(torch._utils, name)
+
+    class Stor:
+        def __init__(self, key, t, typ):
+            self.key, self.t, self.typ = key, t, typ
+
+    class Ten:
+        def __init__(self, fn, args):
+            self.fn, self.args = fn, args
+
+        def __reduce__(self):
+            return (self.fn, self.args)
+
+    class Unknown:
+        """pickles as mymodule.Thing with a BUILD state"""
+        def __init__(self, state):
+            self.state = state
+
+        def __reduce__(self):
+            return (Ten.__new__, (Ten,), self.state)
+
+    class P(pickle.Pickler):
+        def persistent_id(self, obj):
+            if isinstance(obj, Stor):
+                return ('storage', obj.typ, obj.key, 'cuda:0' if obj.typ is torch.cuda.FloatStorage else 'cpu',
+                        obj.t.numel())
+            return None
+
+    base = torch.arange(12, dtype=torch.float32) * 0.5
+    other = torch.arange(6, dtype=torch.int64) - 3
+    s0 = Stor('0', base, torch.FloatStorage)
+    s1 = Stor('1', base, torch.cuda.FloatStorage)
+    s2 = Stor('2', other, torch.LongStorage)
+    od = collections.OrderedDict
+    v2 = fake('_rebuild_tensor_v2')
+    obj = od()
+    exp = []
+    obj['v1'] = Ten(fake('_rebuild_tensor'), (s0, 2, (2, 3), (1, 2)))
+    exp.append(('v1', base.as_strided((2, 3), (1, 2), 2)))
+    obj['param'] = Ten(fake('_rebuild_parameter'), (Ten(v2, (s0, 0, (3, 4), (4, 1), False, od())), True, od()))
+    exp.append(('param', base.view(3, 4)))
+    obj['pws'] = Ten(fake('_rebuild_parameter_with_state'),
+                     (Ten(v2, (s2, 1, (5,), (1,), False, od())), True, od(), {'note': 'x'}))
+    exp.append(('pws', other[1:]))
+    obj['cuda'] = Ten(v2, (s1, 0, (4, 3), (1, 4), False, od()))
+    exp.append(('cuda', base.as_strided((4, 3), (1, 4), 0)))
+    obj['nested'] = [Ten(v2, (s2, 0, (2,), (3,), False, od())), ({'x': Ten(v2, (s0, 11, (), (), False, od()))},)]
+    exp.append(('nested/0', other.as_strided((2,), (3,), 0)))
+    exp.append(('nested/1/0/x', base[11]))
+    obj['ints'] = {0: Ten(v2, (s2, 0, (6,), (1,), False, od())), 7: 'not a tensor'}
+    exp.append(('ints/0', other))
+    Ten.__module__ = 'mymodule'
+    Ten.__qualname__ = 'Thing'
+    sys.modules['mymodule'] = type(sys)('mymodule')
+    sys.modules['mymodule'].Thing = Ten
+    obj['opaque'] = Unknown({'w': Ten(v2, (s0, 0, (2, 2), (2, 1), False, od())), 'n': 3})
+    exp.append(('opaque/w', base[:4].view(2, 2)))
+    bio = io.BytesIO()
+    P(bio, protocol=2).dump(obj)
+    with zipfile.ZipFile(path('variants.pt'), 'w') as z:
+        z.writestr('variants/data.pkl', bio.getvalue())
+        z.writestr('variants/data/0', tensor_bytes(base))
+        z.writestr('variants/data/1', tensor_bytes(base))
+        z.writestr('variants/data/2', tensor_bytes(other))
+        z.writestr('variants/version', '3\n')
+    write_expect('variants', [(n, DTYPE[t.dtype], list(t.shape), tensor_bytes(t)) for n, t in exp])
+    FIXTURES.append(('variants.pt', 'variants', 'torch-zip'))
+
+
 def safetensors_write(dst, tensors, metadata=None, pad=True):
     """Per the safetensors README: u64 LE header size, JSON header, byte buffer."""
     import json
@@ -467,6 +546,15 @@ def tensors_main():
     ])
     expect_from('views', views)
     save_both('views', views, 'views')
+
+    # -- pickle protocol 4 (FRAME, STACK_GLOBAL, MEMOIZE...) in both containers
+    torch.save(sd, path('sd_p4.pt'), pickle_protocol=4)
+    torch.save(sd, path('sd_p4_legacy.pt'), pickle_protocol=4, _use_new_zipfile_serialization=False)
+    FIXTURES.append(('sd_p4.pt', 'sd', 'torch-zip'))
+    FIXTURES.append(('sd_p4_legacy.pt', 'sd', 'torch-legacy'))
+
+    # -- the other rebuild functions, cuda storages, nesting and opaque objects
+    variants_archive()
 
     # -- a full training checkpoint: model, EMA, Adam optimizer state, step
     model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.GroupNorm(2, 4), torch.nn.Conv2d(4, 2, 1))
@@ -673,9 +761,10 @@ def fuzz_corpus():
 
     for n in ['sd.pt', 'sd_deflate.pt', 'sd_zip64.pt', 'dtypes_v3.pt']:
         seed('zip', n, fx(n))
-    for n in ['sd.pt', 'sd_deflate.pt', 'sd_zip64.pt', 'views.pt', 'dtypes.pt', 'dtypes_v3.pt', 'full.pt']:
+    for n in ['sd.pt', 'sd_deflate.pt', 'sd_zip64.pt', 'views.pt', 'dtypes.pt', 'dtypes_v3.pt', 'full.pt', 'variants.pt',
+              'sd_p4.pt']:
         seed('torch_zip', n, fx(n))
-    for n in ['sd_legacy.pt', 'views_legacy.pt', 'dtypes_legacy.pt']:
+    for n in ['sd_legacy.pt', 'views_legacy.pt', 'dtypes_legacy.pt', 'sd_p4_legacy.pt']:
         seed('legacy', n, fx(n))
     for n in ['sd.safetensors', 'mixed.safetensors']:
         seed('safetensors', n, fx(n))

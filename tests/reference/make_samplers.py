@@ -163,7 +163,6 @@ def make_steps():
         rec = []
         R.run(sampler, R.analytic_net, x, sched, opts, g, record=rec)
         steps = rec[:-1]
-        a['c%d_name' % k] = np.frombuffer(('%s %s' % (sampler, sname)).encode(), dtype=np.uint8).astype(np.int32)
         a['c%d_cfg' % k] = R.encode_config(sampler, opts, sched, c, s, seed)
         a['c%d_sched' % k] = np.array([ord(ch) for ch in sname], dtype=np.int32)
         a['c%d_noise0' % k] = x.reshape(-1)

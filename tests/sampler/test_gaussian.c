@@ -180,7 +180,7 @@ int main(void) {
 
     /* (2) ancestral samplers reproduce the data's mean and covariance */
     {
-        enum { N = 500, NV = N * PER / D };
+        enum { N = 300, NV = N * PER / D };
         float *x = malloc((size_t)N * PER * sizeof *x);
         if (!x) return 1;
         struct { int kind, steps; float eta; const char *name; } cases[] = {

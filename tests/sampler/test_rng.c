@@ -3,7 +3,7 @@
 #include <math.h>
 
 #include "fixture.h"
-#include "sculpt.h"
+#include "sampler/sampler.h"
 
 static int count_mismatch(const float *a, const float *b, size_t n, size_t *first) {
     int bad = 0;
@@ -23,18 +23,11 @@ static void check_draw(const char *what, const float *got, const float *want, si
            n, first, bad ? got[first] : 0.0, bad ? want[first] : 0.0);
 }
 
-int main(int argc, char **argv) {
-    const char *dir = argc > 1 ? argv[1] : "tests/fixtures/sampler";
-    /* fmaf must be a true fused multiply-add: (1+2^-12)^2 - (1+2^-11) = 2^-24 only when
-     * the product is not rounded first. volatile keeps the compiler from folding it. */
-    volatile float a = 1.0f + 0x1p-12f, c = -(1.0f + 0x1p-11f);
-    CHECKF(fmaf(a, a, c) == 0x1p-24f, "fmaf is not fused: %g", (double)fmaf(a, a, c));
-
-    fx_file f;
-    if (fx_open(&f, dir, "rng.bin") != 0) return 1;
+static void check_all(const fx_file *fp, const char *path_name) {
+    const fx_file f = *fp; /* a shallow copy: the arrays stay in *fp's buffer */
     static const size_t sizes[] = {1, 2, 7, 15, 16, 17, 31, 32, 33, 3072};
     float *got = malloc(100003 * sizeof *got);
-    if (!got) return 1;
+    if (!got) return;
     for (int si = 0; si < 6; si++) {
         char name[64];
         snprintf(name, sizeof name, "seed%d", si);
@@ -49,7 +42,7 @@ int main(int argc, char **argv) {
             sculpt_rng_seed(&r, (uint64_t)seed[0]);
             sculpt_rng_randn(&r, got, n);
             char what[96];
-            snprintf(what, sizeof what, "seed %llu n %zu", (unsigned long long)seed[0], n);
+            snprintf(what, sizeof what, "%s: seed %llu n %zu", path_name, (unsigned long long)seed[0], n);
             check_draw(what, got, want, n);
             free(want);
         }
@@ -62,7 +55,9 @@ int main(int argc, char **argv) {
         sculpt_rng r;
         sculpt_rng_seed(&r, 42);
         sculpt_rng_randn(&r, got, 100003);
-        if (want && cnt == 100003) check_draw("seed 42 n 100003", got, want, cnt);
+        char what[96];
+        snprintf(what, sizeof what, "%s: seed 42 n 100003", path_name);
+        if (want && cnt == 100003) check_draw(what, got, want, cnt);
         else test_failures++;
         free(want);
     }
@@ -86,7 +81,7 @@ int main(int argc, char **argv) {
         }
         CHECK(off == nv);
         char what[64];
-        snprintf(what, sizeof what, "sequence %d", q);
+        snprintf(what, sizeof what, "%s: sequence %d", path_name, q);
         check_draw(what, got, want, off < nv ? off : nv);
         free(seq);
         free(want);
@@ -98,11 +93,28 @@ int main(int argc, char **argv) {
         sculpt_rng r;
         sculpt_rng_seed(&r, 7);
         sculpt_rng_randn(&r, got, 3072);
-        if (want && cnt == 3072) check_draw("seed 7 [1,3,32,32]", got, want, cnt);
+        char what[96];
+        snprintf(what, sizeof what, "%s: seed 7 [1,3,32,32]", path_name);
+        if (want && cnt == 3072) check_draw(what, got, want, cnt);
         else test_failures++;
         free(want);
     }
     free(got);
+}
+
+int main(int argc, char **argv) {
+    const char *dir = argc > 1 ? argv[1] : "tests/fixtures/sampler";
+    /* fmaf must be a true fused multiply-add: (1+2^-12)^2 - (1+2^-11) = 2^-24 only when
+     * the product is not rounded first. volatile keeps the compiler from folding it. */
+    volatile float a = 1.0f + 0x1p-12f, c = -(1.0f + 0x1p-11f);
+    CHECKF(fmaf(a, a, c) == 0x1p-24f, "fmaf is not fused: %g", (double)fmaf(a, a, c));
+
+    fx_file f;
+    if (fx_open(&f, dir, "rng.bin") != 0) return 1;
+    check_all(&f, "this CPU's path");
+    sampler_rng_force_generic(1);
+    check_all(&f, "portable path");
+    sampler_rng_force_generic(0);
     fx_close(&f);
     TEST_DONE();
 }

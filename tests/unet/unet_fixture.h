@@ -21,7 +21,8 @@ typedef struct ucase {
 /* Parse the manifest; returns the number of entries (<= cap) or -1. */
 static inline int ucase_load(const char *dir, ucase *out, int cap) {
     char path[1024];
-    snprintf(path, sizeof path, "%s/cases.txt", dir);
+    int pl = snprintf(path, sizeof path, "%s/cases.txt", dir);
+    if (pl < 0 || (size_t)pl >= sizeof path) return -1;
     FILE *f = fopen(path, "r");
     if (!f) { fprintf(stderr, "%s: cannot open\n", path); return -1; }
     char line[1024];
@@ -57,7 +58,8 @@ static inline int ucase_load(const char *dir, ucase *out, int cap) {
 /* Read a raw f32 file of exactly n floats (NULL otherwise). */
 static inline float *ufloats(const char *dir, const char *file, size_t n) {
     char path[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, file);
+    int pl = snprintf(path, sizeof path, "%s/%s", dir, file);
+    if (pl < 0 || (size_t)pl >= sizeof path) return NULL;
     size_t len = 0;
     float *p = test_read_file(path, &len);
     if (!p || len != n * sizeof(float)) {
@@ -70,7 +72,8 @@ static inline float *ufloats(const char *dir, const char *file, size_t n) {
 
 static inline sculpt_model *uopen(const char *dir, const char *file) {
     char path[1024], err[512] = "";
-    snprintf(path, sizeof path, "%s/%s", dir, file);
+    int pl = snprintf(path, sizeof path, "%s/%s", dir, file);
+    if (pl < 0 || (size_t)pl >= sizeof path) return NULL;
     sculpt_model *m = NULL;
     sculpt_status st = sculpt_model_open(path, 0, &m, err, sizeof err);
     if (st != SCULPT_OK) fprintf(stderr, "open %s: %s (%s)\n", path, sculpt_status_string(st), err);

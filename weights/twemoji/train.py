@@ -231,7 +231,8 @@ class UNet(nn.Module):
         c0 = cfg["block_out_channels"][0]
         if t.dim() == 0:
             t = t[None].expand(x.shape[0])
-        emb = self.time_embedding(timestep_embedding(t, c0, cfg["flip_sin_to_cos"], cfg["freq_shift"]))
+        t_emb = timestep_embedding(t, c0, cfg["flip_sin_to_cos"], cfg["freq_shift"]).to(x.dtype)
+        emb = self.time_embedding(t_emb)
         h = self.conv_in(x)
         skips = [h]
         for blk in self.down_blocks:

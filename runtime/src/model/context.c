@@ -1,6 +1,8 @@
 /* context.c — sculpt_ctx: one activation arena sized at create for max_batch (nothing is
  * allocated per evaluation), the kernel path chosen (options, SCULPT_ISA, or the CPU's
  * best), and the model's weights prepared/packed on first use. */
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +21,8 @@ typedef struct planner {
 } planner;
 
 static float *take(planner *p, size_t floats) {
-    size_t at = p->used;
-    p->used += (floats + ALIGN_F - 1) / ALIGN_F * ALIGN_F;
+    size_t at = p->used, add = (floats + ALIGN_F - 1) / ALIGN_F * ALIGN_F;
+    p->used = add > SIZE_MAX - at ? SIZE_MAX : at + add; /* saturate; create refuses */
     return p->base ? p->base + at : NULL;
 }
 
@@ -47,7 +49,7 @@ size_t unet_plan(const sculpt_config *c, int max_batch, int n_threads, const gem
     /* down path outputs, kept for the skip connections */
     int s = 0;
     b->skips[s++] = take(&p, n * c0 * hw[0]);
-    size_t res_max = 0, attn_max = 0, cat_max = 0, up_max = 0, attn_hw = 0;
+    size_t res_max = 0, attn_max = 0, cat_max = 0, up_max = 0, attn_scr = 0;
     for (int l = 0; l < L; l++) {
         const size_t ch = (size_t)c->block_out_channels[l];
         res_max = max_sz(res_max, ch * hw[l]);
@@ -56,8 +58,9 @@ size_t unet_plan(const sculpt_config *c, int max_batch, int n_threads, const gem
         b->down_out[l] = b->skips[s - 1];
         int attn = c->down_attn[l] || c->up_attn[L - 1 - l] || (l == L - 1 && c->mid_attention);
         if (attn) {
+            const int dh = c->attention_head_dim > 0 ? c->attention_head_dim : (int)ch;
             attn_max = max_sz(attn_max, ch * hw[l]);
-            attn_hw = max_sz(attn_hw, hw[l]);
+            attn_scr = max_sz(attn_scr, attention_scratch_floats(kr, (int)hw[l], dh));
         }
     }
     b->n_skips = s;
@@ -87,7 +90,7 @@ size_t unet_plan(const sculpt_config *c, int max_batch, int n_threads, const gem
     b->k = take(&p, n * attn_max);
     b->v = take(&p, n * attn_max);
     b->ao = take(&p, n * attn_max);
-    size_t stride = max_sz(conv2d_scratch_floats(kr), attention_scratch_floats((int)attn_hw));
+    size_t stride = max_sz(conv2d_scratch_floats(kr), attn_scr);
     stride = (stride + ALIGN_F - 1) / ALIGN_F * ALIGN_F;
     b->thr_stride = stride;
     b->thr = take(&p, stride * (size_t)n_threads);
@@ -133,6 +136,18 @@ sculpt_status sculpt_ctx_create(sculpt_model *m, const sculpt_ctx_options *opt, 
     if (!kr) {
         snprintf(msg, sizeof msg, "%s (from %s)", kerr, from);
         return create_fail((sculpt_status)kst, "%s: %s", name, msg);
+    }
+    /* ops index activations with int element counts: refuse what would not fit */
+    const sculpt_config *mc = sculpt_model_config(m);
+    double biggest = 0;
+    for (int l = 0; l < mc->n_levels && l < SCULPT_MAX_LEVELS; l++)
+        biggest = fmax(biggest, 3.0 * mc->block_out_channels[l]);
+    biggest = fmax(biggest, (double)mc->in_channels + mc->out_channels);
+    biggest *= (double)opt->max_batch * mc->sample_size * mc->sample_size;
+    if (biggest > 2147483647.0) {
+        snprintf(msg, sizeof msg, "max_batch %d x %dx%d images x %g channels is too large for one context",
+                 opt->max_batch, mc->sample_size, mc->sample_size, biggest / ((double)opt->max_batch * mc->sample_size * mc->sample_size));
+        return create_fail(SCULPT_E_UNSUPPORTED, "%s: %s", name, msg);
     }
     unet_weights *w = NULL;
     int slot = 0;

@@ -63,7 +63,7 @@ static void attention(sculpt_ctx *c, const unet_attn *a, int n, int size, const 
     conv1x1(c, &a->q, n, size, b->norm, NULL, b->q);
     conv1x1(c, &a->k, n, size, b->norm, NULL, b->k);
     conv1x1(c, &a->v, n, size, b->norm, NULL, b->v);
-    attention_run(n, a->c, hw, a->heads, b->q, b->k, b->v, b->ao, b->thr, b->thr_stride, c->n_threads);
+    attention_run(c->kr, n, a->c, hw, a->heads, b->q, b->k, b->v, b->ao, b->thr, b->thr_stride, c->n_threads);
     conv1x1(c, &a->out, n, size, b->ao, x, out);
 }
 

@@ -85,7 +85,10 @@ void conv2d_run(const gemm_kernel *kr, const conv_shape *s, int n, const float *
     const int panels = (M + mr - 1) / mr, mc_panels = (panels + nb_m - 1) / nb_m;
     const int tasks = n * nb_n * nb_m;
     const conv_epilogue e0 = e ? *e : (conv_epilogue){0};
-#pragma omp parallel for num_threads(n_threads) schedule(static)
+    /* small problems run on one thread: same bits, no fork/join cost */
+    const int par = tasks > 1 && (double)M * N * K * n >= 262144.0;
+    (void)par;
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (par)
     for (int task = 0; task < tasks; task++) {
         const int b = task / (nb_n * nb_m), rest = task % (nb_n * nb_m);
         const int jn = rest / nb_m, jm = rest % nb_m;
@@ -118,11 +121,23 @@ void conv2d_run(const gemm_kernel *kr, const conv_shape *s, int n, const float *
                                                             : tmp[i * nr + j];
                     }
                     if (last && (e0.bias || e0.chan_add || e0.residual)) {
-                        conv_epilogue eb = e0;
-                        if (eb.residual) eb.residual += (int64_t)b * M * N;
-                        for (int i = 0; i < mh; i++)
-                            for (int j = 0; j < nw; j++)
-                                epilogue_at(&eb, b, i0 + i, j0 + j, N, &c[(int64_t)i * N + j]);
+                        /* the reference's order, row by row so it vectorises */
+                        for (int i = 0; i < mh; i++) {
+                            const int o = i0 + i;
+                            float *ci = c + (int64_t)i * N;
+                            if (e0.bias) {
+                                const float bo = e0.bias[o];
+                                for (int j = 0; j < nw; j++) ci[j] = ci[j] + bo;
+                            }
+                            if (e0.chan_add) {
+                                const float ca = e0.chan_add[(int64_t)b * e0.chan_add_stride + o];
+                                for (int j = 0; j < nw; j++) ci[j] = ci[j] + ca;
+                            }
+                            if (e0.residual) {
+                                const float *rr = e0.residual + ((int64_t)b * M + o) * N + j0;
+                                for (int j = 0; j < nw; j++) ci[j] = ci[j] + rr[j];
+                            }
+                        }
                     }
                 }
             }

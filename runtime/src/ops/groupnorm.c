@@ -54,7 +54,9 @@ void groupnorm_run(int n, int c, int hw, int groups, float eps, const float *gam
     const int tasks = n * groups;
     if (n_threads < 1) n_threads = 1;
     (void)n_threads;
-#pragma omp parallel for num_threads(n_threads) schedule(static)
+    const int par = (int64_t)n * c * hw >= 32768;
+    (void)par;
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (par)
     for (int task = 0; task < tasks; task++) {
         const int b = task / groups, g = task % groups;
         const int64_t off = ((int64_t)b * c + (int64_t)g * cg) * hw;
@@ -63,18 +65,18 @@ void groupnorm_run(int n, int c, int hw, int groups, float eps, const float *gam
         const float rstd = (float)(1.0 / sqrt(var + (double)eps));
         for (int ci = 0; ci < cg; ci++) {
             const int ch = g * cg + ci;
-            /* y = x * scale + shift, as torch's CPU kernel folds it */
-            const float scale = rstd * gamma[ch];
-            const float shift = beta[ch] - (float)mean * scale;
+            /* (x - mean) * scale + beta: torch folds the mean into the shift, which
+             * cancels badly when |mean| >> std; this form is the more accurate one */
+            const float scale = rstd * gamma[ch], shift = beta[ch], mu = (float)mean;
             const float *xc = x + off + (int64_t)ci * hw;
             float *yc = y + off + (int64_t)ci * hw;
             if (silu) {
                 for (int p = 0; p < hw; p++) {
-                    float v = xc[p] * scale + shift;
+                    float v = (xc[p] - mu) * scale + shift;
                     yc[p] = v / (1.0f + expf(-v));
                 }
             } else {
-                for (int p = 0; p < hw; p++) yc[p] = xc[p] * scale + shift;
+                for (int p = 0; p < hw; p++) yc[p] = (xc[p] - mu) * scale + shift;
             }
         }
     }

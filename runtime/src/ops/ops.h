@@ -65,10 +65,10 @@ void linear_run(int n, int in, int out, const float *x, const float *w, const fl
  * o = softmax(q^T k * dh^-0.5) v per head, softmax with the row max subtracted ---- */
 void attention_ref(int n, int c, int hw, int heads, const float *q, const float *k,
                    const float *v, float *o);
-size_t attention_scratch_floats(int hw);
-void attention_run(int n, int c, int hw, int heads, const float *q, const float *k,
-                   const float *v, float *o, float *scratch, size_t scratch_stride,
-                   int n_threads);
+size_t attention_scratch_floats(const gemm_kernel *kr, int hw, int dh);
+void attention_run(const gemm_kernel *kr, int n, int c, int hw, int heads, const float *q,
+                   const float *k, const float *v, float *o, float *scratch,
+                   size_t scratch_stride, int n_threads);
 
 /* ---- resampling (resample.c) ---- */
 /* F.interpolate(scale_factor=2, mode="nearest"): x [n][c][h][w] -> y [n][c][2h][2w] */

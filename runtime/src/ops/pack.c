@@ -118,6 +118,16 @@ static void pack_b_panel(const conv_shape *s, const float *x, int k0, int kc, in
             /* stride 1: ix = xa + j; copy the in-bounds run, zero the rest */
             const float *src = xc + (int64_t)iy * s->w;
             const int jlo = xa < 0 ? -xa : 0, jhi = xb >= s->w ? jw - (xb - s->w + 1) : jw;
+            if (jlo == 0 && jhi == nr) { /* interior, full panel: fixed-size copies */
+                if (nr == 16) {
+                    for (int j = 0; j < 16; j++) dk[j] = src[xa + j];
+                    continue;
+                }
+                if (nr == 32) {
+                    for (int j = 0; j < 32; j++) dk[j] = src[xa + j];
+                    continue;
+                }
+            }
             int j = 0;
             for (; j < jlo && j < jw; j++) dk[j] = 0.0f;
             for (; j < jhi; j++) dk[j] = src[xa + j];

@@ -132,6 +132,20 @@ sculpt_status sampler_plan_init(sampler_plan *p, const sculpt_schedule *s, const
             sampler_plan_free(p);
             return fail(err, errlen, st, msg);
         }
+        /* ddim with eta > 1 can make 1 - ᾱ_prev - σ_t² negative: diffusers would take the
+         * square root of it and return NaN */
+        for (int i = 0; o->sampler == SCULPT_SAMPLER_DDIM && i < o->steps; i++) {
+            int64_t t = p->timesteps[i], prev = t - p->step_ratio;
+            float a_t = s->alphas_cumprod[t], a_prev = prev >= 0 ? s->alphas_cumprod[prev] : p->final_alpha;
+            float var = ((1.0f - a_prev) / (1.0f - a_t)) * (1.0f - a_t / a_prev);
+            float sd = p->eta * sqrtf(var);
+            if (!(1.0f - a_prev - sd * sd >= 0.0f)) {
+                snprintf(msg, sizeof msg, "ddim: eta %g is too large at timestep %lld (1 - alpha_prev - sigma^2 = %g < 0)",
+                         (double)o->eta, (long long)t, (double)(1.0f - a_prev - sd * sd));
+                sampler_plan_free(p);
+                return fail(err, errlen, SCULPT_E_ARG, msg);
+            }
+        }
         return SCULPT_OK;
     }
 

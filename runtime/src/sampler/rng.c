@@ -3,13 +3,25 @@
 #include <math.h>
 #include <string.h>
 
-#include "sculpt.h"
+#include "sampler.h"
 
 /* This file is built with -ffp-contract=off (see meson.build): every float operation below
  * is one IEEE operation, and fmaf() marks exactly the multiply-adds that GCC fused when it
  * compiled torch's AVX2 kernels (found by trial against values recorded from torch). */
 
 enum { MT_N = 624, MT_M = 397 };
+
+/* fmaf() is a library call unless the compiler may assume FMA hardware; on x86-64 the
+ * Box-Muller block is also compiled for FMA and chosen at run time (fmaf is exact either
+ * way, so both give the same bits; test_rng checks both). */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(__FMA__)
+#define RNG_FMA_CLONE 1
+#define RNG_INLINE static inline __attribute__((always_inline))
+#else
+#define RNG_INLINE static inline
+#endif
+static int force_generic; /* tests: take the portable path even where FMA exists */
+void sampler_rng_force_generic(int on) { force_generic = on; }
 
 void sculpt_rng_seed(sculpt_rng *r, uint64_t seed) {
     /* at::mt19937 keeps the 64-bit seed but initialises from its low 32 bits. */
@@ -23,10 +35,17 @@ void sculpt_rng_seed(sculpt_rng *r, uint64_t seed) {
 
 static void mt_twist(sculpt_rng *r) {
     uint32_t *s = r->mt;
-    for (int k = 0; k < MT_N; k++) {
-        uint32_t y = (s[k] & 0x80000000u) | (s[(k + 1) % MT_N] & 0x7fffffffu);
-        s[k] = s[(k + MT_M) % MT_N] ^ (y >> 1) ^ ((y & 1u) ? 0x9908b0dfu : 0u);
+    int k = 0;
+    for (; k < MT_N - MT_M; k++) {
+        uint32_t y = (s[k] & 0x80000000u) | (s[k + 1] & 0x7fffffffu);
+        s[k] = s[k + MT_M] ^ (y >> 1) ^ ((y & 1u) ? 0x9908b0dfu : 0u);
     }
+    for (; k < MT_N - 1; k++) {
+        uint32_t y = (s[k] & 0x80000000u) | (s[k + 1] & 0x7fffffffu);
+        s[k] = s[k + MT_M - MT_N] ^ (y >> 1) ^ ((y & 1u) ? 0x9908b0dfu : 0u);
+    }
+    uint32_t y = (s[MT_N - 1] & 0x80000000u) | (s[0] & 0x7fffffffu);
+    s[MT_N - 1] = s[MT_M - 1] ^ (y >> 1) ^ ((y & 1u) ? 0x9908b0dfu : 0u);
     r->mti = 0;
 }
 
@@ -71,7 +90,7 @@ static float bits_f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 static uint32_t f_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 
 /* Cephes logf as avx_mathfun.h's log256_ps, for x in [2^-24, 1] (Box–Muller's 1 - u). */
-static float cephes_logf(float x) {
+RNG_INLINE float cephes_logf(float x) {
     if (!(x >= 1.17549435e-38f)) x = 1.17549435e-38f; /* max(x, min_norm_pos) */
     uint32_t b = f_bits(x);
     float e = (float)((int32_t)(b >> 23) - 0x7f);
@@ -99,7 +118,7 @@ static float cephes_logf(float x) {
 }
 
 /* Cephes sinf/cosf pair as avx_mathfun.h's sincos256_ps, for x in [0, 2*pi). */
-static void cephes_sincosf(float x, float *s, float *c) {
+RNG_INLINE void cephes_sincosf(float x, float *s, float *c) {
     uint32_t sign_sin = f_bits(x) & 0x80000000u;
     x = bits_f(f_bits(x) & 0x7fffffffu);
     float y = x * 1.27323954473516f;
@@ -133,7 +152,7 @@ static void cephes_sincosf(float x, float *s, float *c) {
 }
 
 /* normal_fill_16_AVX2 with mean 0, std 1 (its final fmadd(n, 1, 0) is exact). */
-static void normal_fill_16(float *d) {
+RNG_INLINE void normal_fill_16_body(float *d) {
     for (int j = 0; j < 8; j++) {
         float u1 = 1.0f - d[j];
         float u2 = d[j + 8];
@@ -146,16 +165,30 @@ static void normal_fill_16(float *d) {
     }
 }
 
+static void normal_fill_16_generic(float *d) { normal_fill_16_body(d); }
+#ifdef RNG_FMA_CLONE
+__attribute__((target("fma"))) static void normal_fill_16_fma(float *d) { normal_fill_16_body(d); }
+#endif
+
+typedef void (*fill16_fn)(float *d);
+static fill16_fn pick_fill16(void) {
+#ifdef RNG_FMA_CLONE
+    if (!force_generic && __builtin_cpu_supports("fma")) return normal_fill_16_fma;
+#endif
+    return normal_fill_16_generic;
+}
+
 void sculpt_rng_randn(sculpt_rng *r, float *dst, size_t n) {
     if (n < 16) {
         for (size_t i = 0; i < n; i++) dst[i] = (float)normal_f64(r);
         return;
     }
+    fill16_fn fill = pick_fill16();
     for (size_t i = 0; i < n; i++) dst[i] = uniform_f32(r);
-    for (size_t i = 0; i + 16 <= n; i += 16) normal_fill_16(dst + i);
+    for (size_t i = 0; i + 16 <= n; i += 16) fill(dst + i);
     if (n % 16 != 0) {
         float *d = dst + n - 16;
         for (int i = 0; i < 16; i++) d[i] = uniform_f32(r);
-        normal_fill_16(d);
+        fill(d);
     }
 }

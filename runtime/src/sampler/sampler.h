@@ -14,6 +14,11 @@
  * when it is a sculpt_status, else SCULPT_E_ARG). */
 typedef int (*sampler_eps_fn)(void *user, int n, const float *x, const float *t, float *eps);
 
+/* ---- rng.c ---- */
+
+/* Tests: non-zero makes sculpt_rng_randn take its portable path on CPUs with FMA too. */
+void sampler_rng_force_generic(int on);
+
 /* ---- schedule.c: arrays exactly as the references compute them ---- */
 
 /* torch.linspace(start, end, n) in float32 on the CPU (aten's 8-wide chunks from both
@@ -73,6 +78,12 @@ sculpt_status sampler_plan_init(sampler_plan *p, const sculpt_schedule *s,
 void sampler_plan_free(sampler_plan *p);
 /* Network evaluations per image for the whole run. */
 int sampler_plan_nfe(const sampler_plan *p);
+
+/* Proposed for sculpt.h (implemented in run.c): check options against a model before any
+ * work starts, with the same messages sculpt_sampler_run gives; *nfe (may be NULL) gets
+ * the network evaluations per image of the run. */
+sculpt_status sculpt_sampler_check(const sculpt_model *m, const sculpt_sampler_options *o, int *nfe, char *err,
+                                   size_t errlen);
 
 /* Scratch for n images of `per` values, allocated once per run. */
 typedef struct sampler_ws {

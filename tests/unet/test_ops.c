@@ -1,0 +1,266 @@
+/* test_ops.c — every UNet op's fast path against its scalar reference (ops.h) over edge
+ * shapes, on every GEMM kernel path this machine can run: the native ones the CPU supports
+ * and, for ISAs it lacks, the same kernel source compiled with SIMDe emulation. Also checks
+ * that results do not depend on the thread count. */
+#include <math.h>
+#include <stdint.h>
+
+#include "ops/kernels.h"
+#include "ops/ops.h"
+#include "ops/pack.h"
+#include "sculpt.h"
+#include "test.h"
+
+#if defined(UNET_TEST_EMU)
+void test_gemm_avx512_emu(int kc, const float *a, const float *b, float *c, int64_t ldc, int acc);
+void test_gemm_neon_emu(int kc, const float *a, const float *b, float *c, int64_t ldc, int acc);
+void test_gemm_avx2_emu(int kc, const float *a, const float *b, float *c, int64_t ldc, int acc);
+static const gemm_kernel emu[] = {
+    {"avx512(simde-emulated)", 6, 32, test_gemm_avx512_emu},
+    {"neon(simde-emulated)", 6, 16, test_gemm_neon_emu},
+    {"avx2(simde-emulated)", 6, 16, test_gemm_avx2_emu},
+};
+#endif
+
+static uint32_t rng = 12345;
+static float frand(void) { /* uniform in [-1, 1) */
+    rng = rng * 1664525u + 1013904223u;
+    return (float)((rng >> 8) * (1.0 / 8388608.0)) - 1.0f;
+}
+static float *rand_buf(size_t n) {
+    float *p = malloc((n ? n : 1) * sizeof(float));
+    for (size_t i = 0; i < n; i++) p[i] = frand();
+    return p;
+}
+
+static void test_ukr(const gemm_kernel *kr) {
+    const int kcs[] = {1, 7, 256};
+    for (int t = 0; t < 3; t++) {
+        const int kc = kcs[t], mr = kr->mr, nr = kr->nr, ldc = nr + 3;
+        float *a = rand_buf((size_t)kc * mr), *b = rand_buf((size_t)kc * nr);
+        float *c = rand_buf((size_t)mr * ldc), *c0 = malloc(sizeof(float) * mr * ldc);
+        memcpy(c0, c, sizeof(float) * mr * ldc);
+        for (int acc = 0; acc < 2; acc++) {
+            memcpy(c, c0, sizeof(float) * mr * ldc);
+            kr->ukr(kc, a, b, c, ldc, acc);
+            double worst = 0;
+            for (int i = 0; i < mr; i++)
+                for (int j = 0; j < ldc; j++) {
+                    double want = acc || j >= nr ? c0[i * ldc + j] : 0.0, mag = 1.0;
+                    if (j < nr)
+                        for (int p = 0; p < kc; p++) {
+                            want += (double)a[p * mr + i] * b[p * nr + j];
+                            mag += fabs((double)a[p * mr + i] * b[p * nr + j]);
+                        }
+                    double e = fabs(c[i * ldc + j] - want) / mag;
+                    if (e > worst) worst = e;
+                }
+            CHECKF(worst < 1e-6, "%s ukr kc=%d acc=%d: error %.3g", kr->name, kc, acc, worst);
+        }
+        free(a); free(b); free(c); free(c0);
+    }
+}
+
+typedef struct cshape { int ic, oc, k, stride, pt, pl, pb, pr, h, w, n, epi; } cshape;
+
+static void test_conv(const gemm_kernel *kr) {
+    static const cshape cs[] = {
+        {1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0},    {3, 5, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+        {3, 7, 3, 1, 1, 1, 1, 1, 2, 2, 3, 7},    {5, 13, 3, 2, 0, 0, 1, 1, 8, 8, 1, 1},
+        {5, 13, 3, 2, 1, 1, 1, 1, 7, 9, 2, 3},   {17, 9, 3, 1, 1, 1, 1, 1, 9, 11, 3, 7},
+        {8, 6, 1, 1, 0, 0, 0, 0, 3, 5, 2, 5},    {300, 7, 3, 1, 1, 1, 1, 1, 4, 4, 1, 7},
+        {33, 50, 3, 2, 0, 0, 1, 1, 2, 2, 2, 1},  {16, 97, 1, 1, 0, 0, 0, 0, 13, 13, 1, 1},
+        {12, 20, 3, 1, 1, 1, 1, 1, 33, 17, 1, 7}, {40, 64, 3, 1, 1, 1, 1, 1, 12, 12, 1, 3},
+    };
+    for (size_t t = 0; t < sizeof cs / sizeof cs[0]; t++) {
+        const cshape *c = &cs[t];
+        conv_shape s;
+        CHECK(conv_shape_init(&s, c->ic, c->oc, c->k, c->stride, c->pt, c->pl, c->pb, c->pr, c->h, c->w) == 0);
+        const int K = c->ic * c->k * c->k, N = s.oh * s.ow;
+        float *x = rand_buf((size_t)c->n * c->ic * c->h * c->w), *w = rand_buf((size_t)c->oc * K);
+        float *bias = rand_buf((size_t)c->oc), *add = rand_buf((size_t)c->n * (c->oc + 2));
+        float *res = rand_buf((size_t)c->n * c->oc * N);
+        const size_t ny = (size_t)c->n * c->oc * N;
+        float *y0 = malloc(ny * sizeof(float)), *y1 = malloc(ny * sizeof(float)), *y3 = malloc(ny * sizeof(float));
+        conv_epilogue e = {(c->epi & 1) ? bias : NULL, (c->epi & 2) ? add : NULL, c->oc + 2,
+                           (c->epi & 4) ? res : NULL};
+        conv2d_ref(&s, c->n, x, w, &e, y0);
+        float *pa = malloc(gemm_packed_a_floats(c->oc, K, kr->mr) * sizeof(float));
+        gemm_pack_a(w, SCULPT_DT_F32, c->oc, K, kr->mr, pa);
+        const size_t stride = conv2d_scratch_floats(kr);
+        float *scratch = malloc(stride * 3 * sizeof(float));
+        conv2d_run(kr, &s, c->n, x, pa, &e, y1, scratch, stride, 1);
+        conv2d_run(kr, &s, c->n, x, pa, &e, y3, scratch, stride, 3);
+        double err = test_rel_l2(y1, y0, ny);
+        CHECKF(err < 2e-6, "%s conv ic=%d oc=%d k=%d s=%d %dx%d n=%d: rel L2 %.3g", kr->name,
+               c->ic, c->oc, c->k, c->stride, c->h, c->w, c->n, err);
+        CHECKF(memcmp(y1, y3, ny * sizeof(float)) == 0, "%s conv %zu: 1 vs 3 threads differ", kr->name, t);
+        free(x); free(w); free(bias); free(add); free(res); free(y0); free(y1); free(y3);
+        free(pa); free(scratch);
+    }
+}
+
+static void test_groupnorm(void) {
+    static const int gs[][4] = {{1, 1, 1, 1}, {3, 6, 4, 3}, {2, 12, 1, 4}, {1, 32, 49, 8},
+                                {3, 10, 15, 5}, {2, 64, 256, 32}};
+    for (size_t t = 0; t < sizeof gs / sizeof gs[0]; t++) {
+        const int n = gs[t][0], c = gs[t][1], hw = gs[t][2], g = gs[t][3];
+        const size_t len = (size_t)n * c * hw;
+        float *x = rand_buf(len), *gam = rand_buf((size_t)c), *bet = rand_buf((size_t)c);
+        for (size_t i = 0; i < len; i++) x[i] = 3.0f * x[i] + 0.5f; /* offset mean */
+        float *y0 = malloc(len * sizeof(float)), *y1 = malloc(len * sizeof(float)), *y2 = malloc(len * sizeof(float));
+        for (int silu = 0; silu < 2; silu++) {
+            groupnorm_ref(n, c, hw, g, 1e-6f, gam, bet, silu, x, y0);
+            groupnorm_run(n, c, hw, g, 1e-6f, gam, bet, silu, x, y1, 1);
+            groupnorm_run(n, c, hw, g, 1e-6f, gam, bet, silu, x, y2, 2);
+            double err = test_rel_l2(y1, y0, len);
+            CHECKF(err < 1e-6, "groupnorm n=%d c=%d hw=%d g=%d silu=%d: rel L2 %.3g", n, c, hw, g, silu, err);
+            CHECK(memcmp(y1, y2, len * sizeof(float)) == 0);
+        }
+        /* closed form: one group of hw=1, c=1 normalises to beta */
+        free(x); free(gam); free(bet); free(y0); free(y1); free(y2);
+    }
+    float x1[4] = {1, 2, 3, 4}, g1[1] = {1}, b1[1] = {0}, y[4];
+    groupnorm_run(1, 1, 4, 1, 0.0f + 1e-12f, g1, b1, 0, x1, y, 1);
+    const double sd = sqrt(1.25);
+    CHECK(fabs(y[0] + 1.5 / sd) < 1e-6 && fabs(y[3] - 1.5 / sd) < 1e-6);
+}
+
+static void test_linear(void) {
+    static const int ls[][3] = {{1, 1, 1}, {3, 7, 13}, {2, 64, 33}, {1, 513, 17}, {3, 512, 512}};
+    for (size_t t = 0; t < sizeof ls / sizeof ls[0]; t++) {
+        const int n = ls[t][0], in = ls[t][1], out = ls[t][2];
+        float *x = rand_buf((size_t)n * in), *w = rand_buf((size_t)out * in), *b = rand_buf((size_t)out);
+        float *y0 = malloc(sizeof(float) * n * out), *y1 = malloc(sizeof(float) * n * out), *y2 = malloc(sizeof(float) * n * out);
+        linear_ref(n, in, out, x, w, b, y0);
+        linear_run(n, in, out, x, w, b, y1, 1);
+        linear_run(n, in, out, x, w, b, y2, 2);
+        double err = test_rel_l2(y1, y0, (size_t)n * out);
+        CHECKF(err < 1e-6, "linear n=%d in=%d out=%d: rel L2 %.3g", n, in, out, err);
+        CHECK(memcmp(y1, y2, sizeof(float) * n * out) == 0);
+        free(x); free(w); free(b); free(y0); free(y1); free(y2);
+    }
+}
+
+static void test_attention(const gemm_kernel *kr) {
+    static const int as[][4] = {{1, 1, 1, 1}, {3, 4, 4, 2}, {2, 12, 9, 3}, {1, 16, 49, 1}, {2, 8, 64, 4}, {1, 24, 144, 2}, {1, 40, 50, 1}};
+    for (size_t t = 0; t < sizeof as / sizeof as[0]; t++) {
+        const int n = as[t][0], c = as[t][1], hw = as[t][2], heads = as[t][3];
+        const size_t len = (size_t)n * c * hw;
+        float *q = rand_buf(len), *k = rand_buf(len), *v = rand_buf(len);
+        for (size_t i = 0; i < len; i++) q[i] *= 4.0f; /* peaky softmax: the max matters */
+        float *o0 = malloc(len * sizeof(float)), *o1 = malloc(len * sizeof(float)), *o2 = malloc(len * sizeof(float));
+        const size_t stride = attention_scratch_floats(kr, hw, c / heads);
+        float *scr = malloc(stride * 2 * sizeof(float));
+        attention_ref(n, c, hw, heads, q, k, v, o0);
+        attention_run(kr, n, c, hw, heads, q, k, v, o1, scr, stride, 1);
+        attention_run(kr, n, c, hw, heads, q, k, v, o2, scr, stride, 2);
+        double err = test_rel_l2(o1, o0, len);
+        CHECKF(err < 1e-6, "%s attention n=%d c=%d hw=%d heads=%d: rel L2 %.3g", kr->name, n, c, hw, heads, err);
+        CHECK(memcmp(o1, o2, len * sizeof(float)) == 0);
+        free(q); free(k); free(v); free(o0); free(o1); free(o2); free(scr);
+    }
+    /* huge logits: subtracting the max keeps exp finite */
+    float q[2] = {100.0f, 100.0f}, k[2] = {100.0f, 99.0f}, v[2] = {1.0f, 3.0f}, o[2];
+    const size_t stride = attention_scratch_floats(kr, 2, 1);
+    float *scr = malloc(stride * sizeof(float));
+    attention_run(kr, 1, 1, 2, 1, q, k, v, o, scr, stride, 1);
+    CHECK(isfinite(o[0]) && fabs(o[0] - 1.0) < 1e-6);
+    free(scr);
+}
+
+static void test_resample(void) {
+    const int n = 3, c = 2, h = 3, w = 5;
+    float *x = rand_buf((size_t)n * c * h * w), *y = malloc(sizeof(float) * n * c * 4 * h * w);
+    upsample_nearest2x(n, c, h, w, x, y);
+    int bad = 0;
+    for (int p = 0; p < n * c; p++)
+        for (int yy = 0; yy < 2 * h; yy++)
+            for (int xx = 0; xx < 2 * w; xx++)
+                bad += y[(p * 2 * h + yy) * 2 * w + xx] != x[(p * h + yy / 2) * w + xx / 2];
+    CHECK(bad == 0);
+    float *z = malloc(sizeof(float) * n * c * h * w);
+    avgpool2x2(n, c, 2 * h, 2 * w, y, z); /* pooling the upsampled map gives x back */
+    CHECK(memcmp(z, x, sizeof(float) * n * c * h * w) == 0);
+    const float a[4] = {1, 2, 4, 8};
+    float m;
+    avgpool2x2(1, 1, 2, 2, a, &m);
+    CHECK(m == 3.75f);
+    float ab[6], cat[6] = {0};
+    concat_channels(1, 2, 1, 2, (const float[]){1, 2, 3, 4}, (const float[]){5, 6}, cat);
+    memcpy(ab, (const float[]){1, 2, 3, 4, 5, 6}, sizeof ab);
+    CHECK(memcmp(ab, cat, sizeof ab) == 0);
+    free(x); free(y); free(z);
+}
+
+static void test_timestep(void) {
+    const float t[4] = {0.0f, 1.0f, 250.37f, 999.0f};
+    const int dim = 64, half = 32;
+    float e0[4 * 64], e1[4 * 64];
+    for (int shift = 0; shift < 2; shift++) {
+        timestep_embedding(4, t, dim, 0, (float)shift, e0);
+        timestep_embedding(4, t, dim, 1, (float)shift, e1);
+        double worst = 0;
+        for (int b = 0; b < 4; b++)
+            for (int i = 0; i < half; i++) {
+                double arg = t[b] * exp(-log(10000.0) * i / (half - shift));
+                /* f32 rounding of t*freq allows |arg| * 2^-23 */
+                double tol = 1e-6 + fabs(arg) * 2.4e-7;
+                worst = fmax(worst, fabs(e0[b * dim + i] - sin(arg)) / tol);
+                worst = fmax(worst, fabs(e0[b * dim + half + i] - cos(arg)) / tol);
+                CHECK(e1[b * dim + i] == e0[b * dim + half + i]); /* flip_sin_to_cos */
+                CHECK(e1[b * dim + half + i] == e0[b * dim + i]);
+            }
+        CHECKF(worst <= 4.0, "timestep embedding shift %d: error %.3g x tolerance", shift, worst);
+    }
+    CHECK(e0[0] == 0.0f && e0[half] == 1.0f); /* t = 0 */
+}
+
+static void test_dtypes(void) {
+    const uint16_t h[5] = {0x3c00, 0xc000, 0x0001, 0x7bff, 0x8000};
+    const float hf[5] = {1.0f, -2.0f, 5.9604644775390625e-08f, 65504.0f, -0.0f};
+    const uint16_t bf[3] = {0x3f80, 0xc0a0, 0x0000};
+    const float bff[3] = {1.0f, -5.0f, 0.0f};
+    float out[5];
+    pack_convert(h, SCULPT_DT_F16, 5, out);
+    for (int i = 0; i < 5; i++) CHECKF(out[i] == hf[i] && signbit(out[i]) == signbit(hf[i]), "f16 %04x -> %g", h[i], out[i]);
+    pack_convert(bf, SCULPT_DT_BF16, 3, out);
+    for (int i = 0; i < 3; i++) CHECKF(out[i] == bff[i], "bf16 %04x -> %g", bf[i], out[i]);
+    /* packing converts too: a 2x3 f16 matrix into mr = 6 panels */
+    float pa[18];
+    const uint16_t w[6] = {0x3c00, 0x4000, 0x4200, 0x4400, 0x4500, 0x4600}; /* 1..6 */
+    gemm_pack_a(w, SCULPT_DT_F16, 2, 3, 6, pa);
+    CHECK(pa[0] == 1.0f && pa[1] == 4.0f && pa[2] == 0.0f && pa[6] == 2.0f && pa[13] == 6.0f);
+}
+
+int main(void) {
+    int tested = 0;
+    for (int i = 0; i < gemm_kernel_count(); i++) {
+        int ok = 0;
+        const gemm_kernel *kr = gemm_kernel_at(i, &ok);
+        if (!ok) {
+            printf("SKIP native %s kernel: this CPU does not support it (its SIMDe-emulated build is tested below when available)\n", kr->name);
+            continue;
+        }
+        printf("testing %s (%dx%d)\n", kr->name, kr->mr, kr->nr);
+        test_ukr(kr);
+        test_conv(kr);
+        test_attention(kr);
+        tested++;
+    }
+#if defined(UNET_TEST_EMU)
+    for (size_t i = 0; i < sizeof emu / sizeof emu[0]; i++) {
+        printf("testing %s (%dx%d)\n", emu[i].name, emu[i].mr, emu[i].nr);
+        test_ukr(&emu[i]);
+        test_conv(&emu[i]);
+        test_attention(&emu[i]);
+    }
+#endif
+    CHECK(tested >= 1);
+    test_groupnorm();
+    test_linear();
+    test_resample();
+    test_timestep();
+    test_dtypes();
+    TEST_DONE();
+}
