@@ -1,7 +1,7 @@
 /* test_gaussian.c — closed-form checks with no reference code. Data x0 ~ N(mu, S) in 4
  * dimensions (S = Q diag(lam) Q^T): the exact ε-network is linear, and the probability-flow
- * ODE from sigma_max has a closed-form solution. (1) euler, heun and dpmpp_2m converge to
- * it at orders 1, 2, 2 (least-squares slope of log error against log steps); (2) the
+ * ODE from sigma_max has a closed-form solution. (1) euler, heun, dpmpp_2m and ddim (eta 0)
+ * converge to it at orders 1, 2, 2, 1 (least-squares slope of log error against log steps); (2) the
  * ancestral samplers (ddpm, ddim eta=1, euler_a) reproduce the data's mean and covariance
  * within sampling error. */
 #include <math.h>
@@ -56,14 +56,15 @@ static int gauss_eval(void *user, int n, const float *x, const float *t, float *
     return 0;
 }
 
-/* The exact result of the probability-flow ODE from sigmas[0] down to the last non-zero
- * sigma s1, followed by the denoiser at s1 (every sampler's last step to sigma = 0). */
-static void exact_ode(const float *noise, double smax, double s1, double *out) {
+/* The exact result of the probability-flow ODE (variance-exploding form, x = x0 + sigma n)
+ * from x = noise * scale at sigma smax down to the last non-zero sigma s1, followed by the
+ * denoiser at s1 (every sampler's last step to sigma = 0 / alpha_bar = 1). */
+static void exact_ode(const float *noise, double scale, double smax, double s1, double *out) {
     for (int v = 0; v < PER / D; v++) {
         double y[D];
         for (int k = 0; k < D; k++) {
             y[k] = 0;
-            for (int i = 0; i < D; i++) y[k] += Q[k][i] * (noise[v * D + i] * smax - MU[i]);
+            for (int i = 0; i < D; i++) y[k] += Q[k][i] * (noise[v * D + i] * scale - MU[i]);
             y[k] *= sqrt((LAM[k] + s1 * s1) / (LAM[k] + smax * smax)) * LAM[k] / (LAM[k] + s1 * s1);
         }
         for (int i = 0; i < D; i++) {
@@ -133,9 +134,10 @@ int main(void) {
     {
         enum { M = 64, NS = 5 };
         static const int steps[NS] = {8, 16, 32, 64, 128};
-        static const int kinds[3] = {SCULPT_SAMPLER_EULER, SCULPT_SAMPLER_HEUN, SCULPT_SAMPLER_DPMPP_2M};
-        static const char *names[3] = {"euler", "heun", "dpmpp_2m"};
-        static const double want_order[3] = {1, 2, 2};
+        static const int kinds[4] = {SCULPT_SAMPLER_EULER, SCULPT_SAMPLER_HEUN, SCULPT_SAMPLER_DPMPP_2M,
+                                     SCULPT_SAMPLER_DDIM};
+        static const char *names[4] = {"euler", "heun", "dpmpp_2m", "ddim"};
+        static const double want_order[4] = {1, 2, 2, 1};
         float *x = malloc((size_t)M * PER * sizeof *x), *noise = malloc((size_t)M * PER * sizeof *noise);
         double *ex = malloc((size_t)M * PER * sizeof *ex);
         if (!x || !noise || !ex) return 1;
@@ -144,7 +146,7 @@ int main(void) {
             sculpt_rng_seed(&r, 1000 + (uint64_t)j);
             sculpt_rng_randn(&r, noise + (size_t)j * PER, PER);
         }
-        for (int q = 0; q < 3; q++) {
+        for (int q = 0; q < 4; q++) {
             double e[NS];
             for (int k = 0; k < NS; k++) {
                 sculpt_sampler_options o;
@@ -153,11 +155,20 @@ int main(void) {
                 o.steps = steps[k];
                 o.sigma_schedule = SCULPT_SIGMAS_KARRAS;
                 o.sigma_min = 0.02f, o.sigma_max = 20.0f;
+                /* ddim: leading spacing (diffusers default), where t - T // steps is the next
+                 * timestep and the last step lands on alpha_bar = 1 */
                 sampler_plan p;
                 if (run(&s, &o, &g, M, x, 1000, &p) != SCULPT_OK) { test_failures++; e[k] = 1; continue; }
                 double num = 0, den = 0;
                 for (int j = 0; j < M; j++) {
-                    exact_ode(noise + (size_t)j * PER, p.sigmas[0], p.sigmas[p.steps - 1], ex + (size_t)j * PER);
+                    if (p.sigmas) {
+                        exact_ode(noise + (size_t)j * PER, p.sigmas[0], p.sigmas[0], p.sigmas[p.steps - 1],
+                                  ex + (size_t)j * PER);
+                    } else { /* ddim: x = noise at alpha_bar[timesteps[0]] (VE scale 1 / sqrt(a)) */
+                        double a0 = ac[p.timesteps[0]], a1 = ac[p.timesteps[p.steps - 1]];
+                        exact_ode(noise + (size_t)j * PER, 1 / sqrt(a0), sqrt((1 - a0) / a0), sqrt((1 - a1) / a1),
+                                  ex + (size_t)j * PER);
+                    }
                     for (int i = 0; i < PER; i++) {
                         double d = x[(size_t)j * PER + i] - ex[(size_t)j * PER + i];
                         num += d * d, den += ex[(size_t)j * PER + i] * ex[(size_t)j * PER + i];
