@@ -189,6 +189,12 @@ sculpt_status sculpt_sampler_run(sculpt_ctx *c, const sculpt_sampler_options *o,
                                  sculpt_rng *rngs, float *x, sculpt_progress_fn fn,
                                  void *user);
 
+/* Check options against a model before any work starts, with the same verdicts and
+ * messages sculpt_sampler_run gives (SCULPT_E_ARG / SCULPT_E_UNSUPPORTED); *nfe (may be
+ * NULL) gets the network evaluations per image the run will take. */
+sculpt_status sculpt_sampler_check(const sculpt_model *m, const sculpt_sampler_options *o, int *nfe,
+                                   char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

@@ -226,7 +226,7 @@ static int meta_num(sculpt_model *m, const char *key, double *v, int n) {
     return 0;
 }
 
-#define SANITY_N 32
+#define SANITY_N 16
 #define SANITY_MEAN_TOL 0.10    /* noise: 0.25 off */
 #define SANITY_FRAC_HI_MIN 0.30 /* share of the training set's light pixels, at least */
 #define SANITY_CORR_DROP 0.15   /* noise: correlation 0 */
@@ -245,8 +245,8 @@ static int test_sanity(void) {
 
     char line[1400], out[1100];
     snprintf(out, sizeof out, "%s/sanity.f32", g_out);
-    snprintf(line, sizeof line, "--sampler ddim --steps 20 --seed 0 -n %d --threads 2 -q --out-raw %s",
-             SANITY_N, out);
+    snprintf(line, sizeof line, "--sampler ddim --steps 10 --seed 0 -n %d --batch %d --threads 2 -q --out-raw %s",
+             SANITY_N, SANITY_N, out);
     if (run_sample(line)) return 1;
     float *x = read_f32(out, (size_t)SANITY_N * CHW);
     if (!x) return 1;

@@ -4,7 +4,8 @@
 # own state-dict layout strictly. Transcribed from the originals; torch 1.13, no diffusers.
 #
 # API (other fixture scripts import this module):
-#   m = UNet2D(config)               config: a diffusers config.json-style dict (see below)
+#   m = UNet2D(config)               config: a diffusers config.json-style dict (see below);
+#                                    load_config("config.json") reads one
 #   m.load_state_dict(sd, strict=True)  diffusers names (to_q/to_k/to_v/to_out.0);
 #                                    rename_legacy_keys(sd) maps query/key/value/proj_attn
 #   eps = m(x, t)                    x [n,c,s,s] f32, t: number or [n] tensor (float ok)
@@ -41,14 +42,42 @@ DEFAULT_CONFIG = dict(
 )
 
 
+# config.json keys that do not change this family's forward pass (or only name things)
+_IGNORED = {"_class_name", "_diffusers_version", "_name_or_path", "dropout", "num_train_timesteps"}
+# keys outside the family: accepted only with these values
+_FIXED = {"class_embed_type": None, "num_class_embeds": None, "downsample_type": "conv",
+          "upsample_type": "conv", "attention_legacy_order": False}
+
+
 def full_config(config):
+    """Defaults filled in; raises ValueError for anything outside the DDPM family."""
     c = dict(DEFAULT_CONFIG)
-    c.update(config)
+    for k, v in config.items():
+        if k in _IGNORED:
+            continue
+        if k in _FIXED:
+            if v != _FIXED[k]:
+                raise ValueError(f"{k}={v!r} is outside the DDPM family this mirror covers")
+            continue
+        if k not in DEFAULT_CONFIG:
+            raise ValueError(f"unknown config key {k!r}")
+        c[k] = v
+    if isinstance(c["sample_size"], (list, tuple)):
+        if len(set(c["sample_size"])) != 1:
+            raise ValueError(f"non-square sample_size {c['sample_size']}")
+        c["sample_size"] = c["sample_size"][0]
     for k, want in (("mid_block_scale_factor", 1), ("act_fn", "silu"),
                     ("time_embedding_type", "positional"), ("resnet_time_scale_shift", "default")):
         if c[k] != want:
             raise ValueError(f"{k}={c[k]!r} is outside the DDPM family this mirror covers")
     return c
+
+
+def load_config(path):
+    """A diffusers config.json as a mirror config dict."""
+    import json
+    with open(path) as f:
+        return full_config(json.load(f))
 
 
 def get_timestep_embedding(timesteps, embedding_dim, flip_sin_to_cos, downscale_freq_shift,

@@ -79,11 +79,7 @@ void sampler_plan_free(sampler_plan *p);
 /* Network evaluations per image for the whole run. */
 int sampler_plan_nfe(const sampler_plan *p);
 
-/* Proposed for sculpt.h (implemented in run.c): check options against a model before any
- * work starts, with the same messages sculpt_sampler_run gives; *nfe (may be NULL) gets
- * the network evaluations per image of the run. */
-sculpt_status sculpt_sampler_check(const sculpt_model *m, const sculpt_sampler_options *o, int *nfe, char *err,
-                                   size_t errlen);
+/* sculpt_sampler_check is public: see sculpt.h. */
 
 /* Scratch for n images of `per` values, allocated once per run. */
 typedef struct sampler_ws {
