@@ -57,7 +57,7 @@ else
 fi
 log "building $BUILD (aarch64, NEON path, -Dwerror=$werror)"
 nice -n 10 ninja -C "$BUILD" -j2
-file -b "$BUILD/runtime/libsculpt.so" | grep -q aarch64 || { log "$BUILD is not an aarch64 build"; exit 1; }
+file -bL "$BUILD/runtime/libsculpt.so" | grep -q aarch64 || { log "$BUILD is not an aarch64 build"; exit 1; }
 # The NEON FMA loop as a smoke test of the run-time ISA dispatch (its number is qemu's).
 nice -n 10 qemu-aarch64 -L "$QEMU_LD_PREFIX" -E "$QEMU_SET_ENV" "$BUILD/bench/fma_peak" --ms 5 --reps 1 --threads 1
 # qemu runs the code 10-50x slower than the host: stretch the per-test timeouts.

@@ -190,6 +190,17 @@ static void test_resample(void) {
     concat_channels(1, 2, 1, 2, (const float[]){1, 2, 3, 4}, (const float[]){5, 6}, cat);
     memcpy(ab, (const float[]){1, 2, 3, 4, 5, 6}, sizeof ab);
     CHECK(memcmp(ab, cat, sizeof ab) == 0);
+    float sum[3];
+    add_f32(3, (const float[]){1, 2, 3}, (const float[]){0.5f, -2, 1e-8f}, sum);
+    CHECK(sum[0] == 1.5f && sum[1] == 0.0f && sum[2] == 3.0f + 1e-8f);
+    float sv[5] = {-100.0f, -1.0f, 0.0f, 1.0f, 30.0f};
+    silu_inplace(5, sv);
+    const double xs[5] = {-100, -1, 0, 1, 30};
+    for (int i = 0; i < 5; i++) {
+        const double want = xs[i] / (1.0 + exp(-xs[i]));
+        CHECKF(fabs(sv[i] - want) <= 1e-6 * fabs(want) + 1e-30, "silu(%g) = %g, want %g", xs[i], sv[i], want);
+        CHECK(silu_f32((float)xs[i]) == sv[i]);
+    }
     free(x); free(y); free(z);
 }
 
