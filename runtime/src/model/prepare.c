@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "io/weightfile.h"
 #include "ops/pack.h"
@@ -133,6 +135,7 @@ static void conv(builder *b, unet_conv *c, const char *pre, int oc, int ic, int 
     if (r == 0) {
         c->w = ti.data;
         c->w_dtype = ti.dtype;
+        c->w_bytes = (size_t)ti.nbytes;
     }
     c->bias = vec(b, pre, "bias", oc);
     add_conv(b, c);
@@ -272,6 +275,19 @@ static void build(builder *b) {
     conv(b, &w->conv_out, "conv_out", c->out_channels, c0, 3, 0);
 }
 
+/* The packed panels are the only copy of a convolution's weights the forward pass reads:
+ * drop the whole pages of the raw tensor from this process's memory (the file stays in
+ * the page cache; a later read faults them back in). Only for mmapped files. */
+static void release_pages(const sculpt_model *m, const void *p, size_t bytes) {
+    if (!m->mapped) return;
+    const long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0) return;
+    uintptr_t a = (uintptr_t)p, e = a + bytes;
+    uintptr_t lo = (a + (uintptr_t)page - 1) / (uintptr_t)page * (uintptr_t)page;
+    uintptr_t hi = e / (uintptr_t)page * (uintptr_t)page;
+    if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 static void pack_slot(builder *b, int slot, int mr) {
     unet_weights *w = b->w;
     for (int i = 0; i < w->n_convs && b->st == SCULPT_OK; i++) {
@@ -285,6 +301,7 @@ static void pack_slot(builder *b, int slot, int mr) {
         }
         gemm_pack_a(cv->w, cv->w_dtype, cv->oc, K, mr, d);
         cv->packed[slot] = d;
+        release_pages(b->m, cv->w, cv->w_bytes);
     }
 }
 

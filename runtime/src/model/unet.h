@@ -18,6 +18,7 @@ typedef struct unet_conv {
     int oc, ic, k;                    /* weight [oc][ic][k][k] */
     const void *w;                    /* raw weights in the mapping */
     int w_dtype;                      /* sculpt_dtype of w */
+    size_t w_bytes;                   /* bytes of w */
     const float *bias;                /* [oc] f32 (mapping or converted copy) */
     float *packed[UNET_PACK_SLOTS];   /* gemm_pack_a panels per slot (owned) */
 } unet_conv;

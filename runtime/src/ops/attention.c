@@ -138,7 +138,7 @@ void attention_run(const gemm_kernel *kr, int n, int c, int hw, int heads, const
     const int par = tasks > 1 && (double)n * c * hw * hw >= 262144.0;
     (void)par;
     (void)n_threads;
-#pragma omp parallel for num_threads(n_threads) schedule(static) if (par)
+    OPS_PARALLEL_FOR(n_threads, par)
     for (int t = 0; t < tasks; t++) {
         const int b = t / (heads * blocks), h = (t / blocks) % heads, blk = t % blocks;
         const int i0 = blk * ATT_ROWS, rows = hw - i0 < ATT_ROWS ? hw - i0 : ATT_ROWS;

@@ -88,7 +88,7 @@ void conv2d_run(const gemm_kernel *kr, const conv_shape *s, int n, const float *
     /* small problems run on one thread: same bits, no fork/join cost */
     const int par = tasks > 1 && (double)M * N * K * n >= 262144.0;
     (void)par;
-#pragma omp parallel for num_threads(n_threads) schedule(static) if (par)
+    OPS_PARALLEL_FOR(n_threads, par)
     for (int task = 0; task < tasks; task++) {
         const int b = task / (nb_n * nb_m), rest = task % (nb_n * nb_m);
         const int jn = rest / nb_m, jm = rest % nb_m;

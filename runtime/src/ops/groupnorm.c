@@ -56,7 +56,7 @@ void groupnorm_run(int n, int c, int hw, int groups, float eps, const float *gam
     (void)n_threads;
     const int par = (int64_t)n * c * hw >= 32768;
     (void)par;
-#pragma omp parallel for num_threads(n_threads) schedule(static) if (par)
+    OPS_PARALLEL_FOR(n_threads, par)
     for (int task = 0; task < tasks; task++) {
         const int b = task / groups, g = task % groups;
         const int64_t off = ((int64_t)b * c + (int64_t)g * cg) * hw;

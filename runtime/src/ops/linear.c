@@ -31,7 +31,7 @@ void linear_run(int n, int in, int out, const float *x, const float *w, const fl
     const int tasks = n * out;
     const int par = (int64_t)tasks * in >= 262144;
     (void)par;
-#pragma omp parallel for num_threads(n_threads) schedule(static) if (par)
+    OPS_PARALLEL_FOR(n_threads, par)
     for (int t = 0; t < tasks; t++) {
         const int i = t / out, o = t % out;
         y[(int64_t)i * out + o] = dot8(w + (int64_t)o * in, x + (int64_t)i * in, in) + (b ? b[o] : 0.0f);

@@ -92,6 +92,13 @@ void timestep_embedding(int n, const float *t, int dim, int flip_sin_to_cos, flo
                         float *out);
 
 /* ---- threads (threads.c) ---- */
+/* An OpenMP loop over independent tasks, or a plain loop when built without OpenMP. */
+#define OPS_PRAGMA(x) _Pragma(#x)
+#ifdef _OPENMP
+#define OPS_PARALLEL_FOR(nt, cond) OPS_PRAGMA(omp parallel for num_threads(nt) schedule(static) if (cond))
+#else
+#define OPS_PARALLEL_FOR(nt, cond)
+#endif
 int ops_thread_id(void);     /* omp_get_thread_num() or 0 */
 int ops_default_threads(void);
 

@@ -98,7 +98,8 @@ static void pack_b_panel(const conv_shape *s, const float *x, int k0, int kc, in
         ix0[j] = ox * s->stride - s->pad_l;
     }
     /* one output row, stride 1: each k row is a contiguous run of the input row */
-    const int one_row = s->stride == 1 && jw > 0 && iy0[0] == iy0[jw - 1];
+    const int one_row = s->stride == 1 && jw > 0 && iy0[0] == iy0[jw - 1] && s->kw <= 16;
+    float win[GEMM_MAX_NR + 16];
     /* (ic, ky, kx) of row k0, then stepped without divisions */
     int ic = k0 / khw, ky = (k0 % khw) / s->kw, kx = (k0 % khw) % s->kw;
     for (int kk = 0; kk < kc; kk++) {
@@ -110,28 +111,30 @@ static void pack_b_panel(const conv_shape *s, const float *x, int k0, int kc, in
             if (++ky == s->kh) { ky = 0; ic++; }
         }
         if (one_row) {
-            const int iy = iy0[0] + cky, xa = ix0[0] + ckx, xb = ix0[jw - 1] + ckx;
-            if (iy < 0 || iy >= s->h) {
-                for (int j = 0; j < nr; j++) dk[j] = 0.0f;
-                continue;
-            }
-            /* stride 1: ix = xa + j; copy the in-bounds run, zero the rest */
-            const float *src = xc + (int64_t)iy * s->w;
-            const int jlo = xa < 0 ? -xa : 0, jhi = xb >= s->w ? jw - (xb - s->w + 1) : jw;
-            if (jlo == 0 && jhi == nr) { /* interior, full panel: fixed-size copies */
-                if (nr == 16) {
-                    for (int j = 0; j < 16; j++) dk[j] = src[xa + j];
-                    continue;
-                }
-                if (nr == 32) {
-                    for (int j = 0; j < 32; j++) dk[j] = src[xa + j];
-                    continue;
+            /* stride 1 within one output row: row (ic, ky) of the input, zero padded once
+             * into win (jw + kw - 1 values), serves the kw rows kx = 0.. as shifted views */
+            if (kk == 0 || ckx == 0) {
+                const int iy = iy0[0] + cky, xs = ix0[0];
+                const int len = jw + s->kw - 1;
+                if (iy < 0 || iy >= s->h) {
+                    for (int t = 0; t < len; t++) win[t] = 0.0f;
+                } else {
+                    const float *src = xc + (int64_t)iy * s->w;
+                    for (int t = 0; t < len; t++) {
+                        const int ix = xs + t;
+                        win[t] = (ix >= 0 && ix < s->w) ? src[ix] : 0.0f;
+                    }
                 }
             }
-            int j = 0;
-            for (; j < jlo && j < jw; j++) dk[j] = 0.0f;
-            for (; j < jhi; j++) dk[j] = src[xa + j];
-            for (; j < nr; j++) dk[j] = 0.0f;
+            const float *wk = win + ckx;
+            if (jw == 16 && nr == 16) {
+                for (int j = 0; j < 16; j++) dk[j] = wk[j];
+            } else if (jw == 32 && nr == 32) {
+                for (int j = 0; j < 32; j++) dk[j] = wk[j];
+            } else {
+                for (int j = 0; j < jw; j++) dk[j] = wk[j];
+                for (int j = jw; j < nr; j++) dk[j] = 0.0f;
+            }
             continue;
         }
         for (int j = 0; j < jw; j++) {
