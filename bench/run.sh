@@ -10,7 +10,7 @@ usage() {
   cat <<'USAGE'
 usage: bench/run.sh [--build DIR] [--weights FILE] [--batches 1,8,16] [--threads 1,2]
                     [--warmup N] [--iters N] [--full] [--isa I] [--precision P]
-                    [--no-torch] [--no-ort] [--torch-jit] [--no-peak]
+                    [--no-torch] [--no-ort] [--torch-jit] [--no-peak] [--table-from LOG]
   --build DIR   meson build dir holding bench/bench_unet and bench/fma_peak
                 (default: $MESON_BUILD_ROOT when run as `ninja bench-unet`)
   --weights F   flat weight file (default: the full-size random model of
@@ -18,6 +18,7 @@ usage: bench/run.sh [--build DIR] [--weights FILE] [--batches 1,8,16] [--threads
   --full        more iterations (warmup 2; 10 timed at batch <= 2, else 5); default 1 + 3/2
   --torch-jit   also time torch.jit.trace + freeze + optimize_for_inference
   --isa/--precision  passed to sculpt (bench_unet --isa / --precision)
+  --table-from LOG   print the table of an earlier run's bench/out/last-run.txt
 USAGE
 }
 
@@ -36,7 +37,56 @@ ITERS=
 FULL=0 TORCH=1 ORT=1 JIT=0 PEAK=1
 SCULPT_ARGS=()
 PY=/usr/bin/python3
-BLAS_PRELOAD=/usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3
+# PyTorch with Debian's OpenBLAS (libopenblas0-openmp), not the 6x slower reference BLAS.
+BLAS_PRELOAD=/usr/lib/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)/openblas-openmp/libblas.so.3
+[ -f "$BLAS_PRELOAD" ] || BLAS_PRELOAD=
+
+# The table, from the RESULT and fma_peak lines on stdin (also: run.sh --table-from LOG).
+GFLOP_PER_IMAGE=12.44 # full-size CIFAR-10 UNet at 32x32 (bench/README.md: how it is counted)
+table() {
+  awk -v gf="$GFLOP_PER_IMAGE" '
+  function kv(line, key,   m) { if (match(line, " " key "=[^ ]*")) return substr(line, RSTART + length(key) + 2, RLENGTH - length(key) - 2); return "" }
+  /^fma_peak / { t = kv($0, "threads"); g = kv($0, "gflops"); if (g != "" && (!(t in peak) || g + 0 > peak[t] + 0)) peak[t] = g }
+  /^RESULT/ {
+    rt = kv($0, "runtime"); b = kv($0, "batch"); t = kv($0, "threads"); k = b SUBSEP t
+    if (!(k in seen)) { seen[k] = 1; order[++no] = k }
+    ms[rt, k] = kv($0, "ms_med"); rss[rt, k] = kv($0, "maxrss_kb")
+    if (rt == "sculpt") { sum[k] = kv($0, "checksum"); rel[k] = kv($0, "rel_l2_vs_torch"); isa[k] = kv($0, "isa") }
+    if (rt == "ort") orel[k] = kv($0, "rel_l2_vs_torch")
+    have[rt] = 1
+  }
+  function f(x, fmt) { return x == "" ? "-" : sprintf(fmt, x) }
+  function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "-" : sprintf("%.2f", a / b) }
+  function gfs(m, b) { return m == "" ? "" : gf * b / (m / 1000) }
+  END {
+    printf "| batch | thr | sculpt ms | GFLOP/s | %% peak | torch ms | ort ms | sculpt/torch | sculpt/ort | torch GFLOP/s | ort GFLOP/s | max RSS MB sculpt / torch / ort | sculpt checksum | rel-L2 sculpt, ort vs torch |\n"
+    printf "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+    for (i = 1; i <= no; i++) {
+      k = order[i]; split(k, bt, SUBSEP); b = bt[1]; t = bt[2]
+      s = ms["sculpt", k]; g = gfs(s, b)
+      pk = (t in peak && g != "") ? sprintf("%.0f%%", 100 * g / peak[t]) : "-"
+      printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s / %s | %s | %s, %s |\n", b, t,
+        f(s, "%.1f"), f(g, "%.1f"), pk, f(ms["torch", k], "%.1f"), f(ms["ort", k], "%.1f"),
+        ratio(s, ms["torch", k]), ratio(s, ms["ort", k]),
+        f(gfs(ms["torch", k], b), "%.1f"), f(gfs(ms["ort", k], b), "%.1f"),
+        f(rss["sculpt", k] / 1024, "%.0f"), f(rss["torch", k] == "" ? "" : rss["torch", k] / 1024, "%.0f"),
+        f(rss["ort", k] == "" ? "" : rss["ort", k] / 1024, "%.0f"), f(sum[k], "%s"), f(rel[k], "%.1e"), f(orel[k], "%.1e")
+      if ("torch-jit" in have) jit[k] = ms["torch-jit", k]
+    }
+    if ("torch-jit" in have) {
+      print ""; print "torch.jit (trace + freeze + optimize_for_inference) ms:"
+      for (i = 1; i <= no; i++) { k = order[i]; split(k, bt, SUBSEP)
+        printf "  batch %s, %s thr: %s ms (sculpt/torch-jit %s)\n", bt[1], bt[2], f(jit[k], "%.1f"), ratio(ms["sculpt", k], jit[k]) }
+    }
+    print ""
+    for (i = 1; i <= no; i++) { k = order[i]; split(k, bt, SUBSEP)
+      k1 = bt[1] SUBSEP 1; k2 = bt[1] SUBSEP 2
+      if (bt[2] == 2 && ms["sculpt", k1] != "" && ms["sculpt", k2] != "")
+        printf "sculpt speed-up from 1 to 2 threads at batch %s: %.2fx\n", bt[1], ms["sculpt", k1] / ms["sculpt", k2] }
+    for (k in isa) { printf "sculpt kernel path: %s\n", isa[k]; break }
+    printf "GFLOP/s = %s GFLOP x batch / time; %% peak = of bench/fma_peak'"'"'s best path at that thread count\n", gf
+  }'
+}
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -53,6 +103,7 @@ while [ $# -gt 0 ]; do
     --no-ort) ORT=0; shift ;;
     --torch-jit) JIT=1; shift ;;
     --no-peak) PEAK=0; shift ;;
+    --table-from) grep -E '^(RESULT|fma_peak) ' "$2" | table; exit ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -72,10 +123,13 @@ say() { echo "$@" | tee -a "$LOG"; }
 # --- the machine ---
 say "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs online," \
     "flags: $(grep -o -w -E 'avx512f|avx512_bf16|avx512_fp16|amx_bf16|avx2|fma|asimd' /proc/cpuinfo | sort -u | tr '\n' ' ')"
-say "load: $(cut -d' ' -f1-3 /proc/loadavg) (other jobs on the 2 shared cores skew the numbers)"
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+say "load average at start: $LOAD0"
+if awk -v l="${LOAD0%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > 0.25 * n) }'; then
+  say "warning: the machine is busy; other processes on these cores skew every number below"
+fi
 
 # --- peak ---
-declare -A PEAKG
 if [ "$PEAK" = 1 ]; then
   while read -r line; do
     echo "$line" >>"$LOG"
@@ -84,7 +138,6 @@ if [ "$PEAK" = 1 ]; then
     g=$(sed -n 's/.*gflops=\([0-9.]*\).*/\1/p' <<<"$line")
     [ -n "$g" ] || continue
     say "fma peak: $isa, $t thread(s): $g GFLOP/s"
-    if [ -z "${PEAKG[$t]:-}" ] || awk "BEGIN{exit !($g > ${PEAKG[$t]})}"; then PEAKG[$t]=$g; fi
   done < <("$FMA_PEAK" --threads "$THREADS")
 fi
 
@@ -128,14 +181,13 @@ fi
 [ "$ORT" = 1 ] && [ ! -f "$ONNX.src" ] && ORT=0
 
 # --- the runs: one fresh process per runtime and configuration ---
-RESULTS=()
 run_one() { # runtime batch threads warmup iters
   local rt=$1 b=$2 t=$3 w=$4 n=$5 line
   local ref=$OUT/torch_out_b$b.f32
   case $rt in
     torch|torch-jit)
       local jit=(); [ "$rt" = torch-jit ] && jit=(--jit)
-      line=$(OMP_NUM_THREADS=$t LD_PRELOAD=$BLAS_PRELOAD "$PY" "$HERE/torch_bench.py" --weights "$WEIGHTS" \
+      line=$(OMP_NUM_THREADS=$t LD_PRELOAD=${BLAS_PRELOAD:-${LD_PRELOAD:-}} "$PY" "$HERE/torch_bench.py" --weights "$WEIGHTS" \
              --batch "$b" --threads "$t" --warmup "$w" --iters "$n" --save-out "$ref" "${jit[@]}" 2>>"$LOG" | grep '^RESULT') ;;
     ort)
       line=$(OMP_NUM_THREADS=$t node "$HERE/ort_bench.js" --model "$ONNX" --batch "$b" --threads "$t" \
@@ -145,7 +197,7 @@ run_one() { # runtime batch threads warmup iters
       line=$(OMP_NUM_THREADS=$t "$BENCH_UNET" --weights "$WEIGHTS" --batch "$b" --threads "$t" \
              --warmup "$w" --iters "$n" "${SCULPT_ARGS[@]}" "${r[@]}" 2>>"$LOG" | grep '^RESULT') ;;
   esac
-  if [ -n "$line" ]; then echo "$line" >>"$LOG"; RESULTS+=("$line"); echo "  $line" >&2
+  if [ -n "$line" ]; then echo "$line" >>"$LOG"; echo "  $line" >&2
   else echo "  $rt batch $b threads $t: failed (see $LOG)" | tee -a "$LOG" >&2; fi
 }
 
@@ -170,50 +222,8 @@ for b in "${BL[@]}"; do
 done
 
 # --- the table ---
-GFLOP_PER_IMAGE=12.44 # full-size CIFAR-10 UNet at 32x32 (bench/README.md: how it is counted)
 {
   echo
-  printf '%s\n' "${RESULTS[@]}" | awk -v gf="$GFLOP_PER_IMAGE" -v peaks="$(for t in "${!PEAKG[@]}"; do printf '%s=%s ' "$t" "${PEAKG[$t]}"; done)" '
-  function kv(line, key,   m) { if (match(line, " " key "=[^ ]*")) return substr(line, RSTART + length(key) + 2, RLENGTH - length(key) - 2); return "" }
-  BEGIN { n = split(peaks, p, " "); for (i = 1; i <= n; i++) { split(p[i], q, "="); peak[q[1]] = q[2] } }
-  /^RESULT/ {
-    rt = kv($0, "runtime"); b = kv($0, "batch"); t = kv($0, "threads"); k = b SUBSEP t
-    if (!(k in seen)) { seen[k] = 1; order[++no] = k }
-    ms[rt, k] = kv($0, "ms_med"); rss[rt, k] = kv($0, "maxrss_kb")
-    if (rt == "sculpt") { sum[k] = kv($0, "checksum"); rel[k] = kv($0, "rel_l2_vs_torch"); isa[k] = kv($0, "isa") }
-    if (rt == "ort") orel[k] = kv($0, "rel_l2_vs_torch")
-    have[rt] = 1
-  }
-  function f(x, fmt) { return x == "" ? "-" : sprintf(fmt, x) }
-  function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "-" : sprintf("%.2f", a / b) }
-  function gfs(m, b) { return m == "" ? "" : gf * b / (m / 1000) }
-  END {
-    printf "| batch | thr | sculpt ms | GFLOP/s | %% peak | torch ms | ort ms | sculpt/torch | sculpt/ort | torch GFLOP/s | ort GFLOP/s | max RSS MB sculpt / torch / ort | sculpt checksum | rel-L2 sculpt, ort vs torch |\n"
-    printf "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
-    for (i = 1; i <= no; i++) {
-      k = order[i]; split(k, bt, SUBSEP); b = bt[1]; t = bt[2]
-      s = ms["sculpt", k]; g = gfs(s, b)
-      pk = (t in peak && g != "") ? sprintf("%.0f%%", 100 * g / peak[t]) : "-"
-      printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s / %s | %s | %s, %s |\n", b, t,
-        f(s, "%.1f"), f(g, "%.1f"), pk, f(ms["torch", k], "%.1f"), f(ms["ort", k], "%.1f"),
-        ratio(s, ms["torch", k]), ratio(s, ms["ort", k]),
-        f(gfs(ms["torch", k], b), "%.1f"), f(gfs(ms["ort", k], b), "%.1f"),
-        f(rss["sculpt", k] / 1024, "%.0f"), f(rss["torch", k] == "" ? "" : rss["torch", k] / 1024, "%.0f"),
-        f(rss["ort", k] == "" ? "" : rss["ort", k] / 1024, "%.0f"), f(sum[k], "%s"), f(rel[k], "%s"), f(orel[k], "%s")
-      if ("torch-jit" in have) jit[k] = ms["torch-jit", k]
-    }
-    if ("torch-jit" in have) {
-      print ""; print "torch.jit (trace + freeze + optimize_for_inference) ms:"
-      for (i = 1; i <= no; i++) { k = order[i]; split(k, bt, SUBSEP)
-        printf "  batch %s, %s thr: %s ms (sculpt/torch-jit %s)\n", bt[1], bt[2], f(jit[k], "%.1f"), ratio(ms["sculpt", k], jit[k]) }
-    }
-    print ""
-    for (i = 1; i <= no; i++) { k = order[i]; split(k, bt, SUBSEP)
-      k1 = bt[1] SUBSEP 1; k2 = bt[1] SUBSEP 2
-      if (bt[2] == 2 && ms["sculpt", k1] != "" && ms["sculpt", k2] != "")
-        printf "sculpt 1 -> 2 threads at batch %s: %.2fx faster\n", bt[1], ms["sculpt", k1] / ms["sculpt", k2] }
-    for (k in isa) { printf "sculpt kernel path: %s\n", isa[k]; break }
-    printf "GFLOP/s = %s GFLOP x batch / time; %% peak = of bench/fma_peak'"'"'s best path at that thread count\n", gf
-  }'
+  grep -E '^(RESULT|fma_peak) ' "$LOG" | table
 } | tee -a "$LOG"
-say "raw results: $LOG"
+say "load average at end: $(cut -d' ' -f1-3 /proc/loadavg); raw results: $LOG"

@@ -61,10 +61,10 @@ static void mutate(const char *name, int is_pickle) {
     if (!buf) return;
     char err[512];
     /* truncations: every offset for small files, a stride plus both ends for larger ones */
-    size_t stride = len <= 2048 ? 1 : len / 1024;
+    size_t stride = len <= 1024 ? 1 : len / 512;
     int tried = 0;
     for (size_t cut = 0; cut < len; cut++) {
-        if (stride > 1 && cut > 256 && cut + 256 < len && cut % stride) continue;
+        if (stride > 1 && cut > 128 && cut + 128 < len && cut % stride) continue;
         int rc = is_pickle ? try_pickle(buf, cut, err, sizeof err) : try_ckpt(buf, cut, err, sizeof err);
         CHECKF(rc == -1, "%s truncated to %zu bytes was accepted", name, cut);
         CHECKF(rc == 0 || err[0], "%s truncated to %zu: no message", name, cut);
@@ -73,7 +73,7 @@ static void mutate(const char *name, int is_pickle) {
     /* byte flips: any result is fine except a crash or a silent failure */
     unsigned char *m = malloc(len);
     int fails = 0;
-    for (int it = 0; it < 250; it++) {
+    for (int it = 0; it < 150; it++) {
         memcpy(m, buf, len);
         int k = 1 + (int)(next() % 4);
         for (int j = 0; j < k; j++) {

@@ -507,6 +507,27 @@ def tensors_main():
     FIXTURES.append(('sd_deflate.pt', 'sd', 'torch-zip'))
     with zipfile.ZipFile(path('sd.pt')) as z:
         zip64_write('sd_zip64.pt', [(i.filename, z.read(i.filename)) for i in z.infolist()])
+
+    class Unseekable(io.RawIOBase):
+        """zipfile writes data descriptors (flag bit 3) when it cannot seek back."""
+        def __init__(self):
+            self.buf = bytearray()
+
+        def writable(self):
+            return True
+
+        def write(self, b):
+            self.buf += b
+            return len(b)
+
+    out = Unseekable()
+    with zipfile.ZipFile(path('sd.pt')) as zi, zipfile.ZipFile(out, 'w', compression=zipfile.ZIP_DEFLATED) as zo:
+        for info in zi.infolist():
+            with zo.open(info.filename, 'w') as w:
+                w.write(zi.read(info.filename))
+    assert all(i.flag_bits & 8 for i in zipfile.ZipFile(io.BytesIO(bytes(out.buf))).infolist())
+    write('sd_descriptor.pt', bytes(out.buf))
+    FIXTURES.append(('sd_descriptor.pt', 'sd', 'torch-zip'))
     FIXTURES.append(('sd_zip64.pt', 'sd', 'torch-zip'))
     items = [(n, ST_NAME[DTYPE[t.dtype]], list(t.shape), tensor_bytes(t)) for n, t in flatten(sd)]
     safetensors_write('sd.safetensors', items, {'format': 'pt'})
@@ -759,7 +780,7 @@ def fuzz_corpus():
         with open(path(name), 'rb') as f:
             return f.read()
 
-    for n in ['sd.pt', 'sd_deflate.pt', 'sd_zip64.pt', 'dtypes_v3.pt']:
+    for n in ['sd.pt', 'sd_deflate.pt', 'sd_zip64.pt', 'dtypes_v3.pt', 'sd_descriptor.pt']:
         seed('zip', n, fx(n))
     for n in ['sd.pt', 'sd_deflate.pt', 'sd_zip64.pt', 'views.pt', 'dtypes.pt', 'dtypes_v3.pt', 'full.pt', 'variants.pt',
               'sd_p4.pt']:

@@ -1,16 +1,20 @@
 #!/bin/sh
 # convert.sh — turns train.py's final checkpoint into the shipped weight file, with the
 # data credit and the training-set statistics (stats.json) in its metadata.
-# usage: weights/twemoji/convert.sh BUILD_DIR   (BUILD_DIR holds converters/convert-weights)
+# usage: weights/twemoji/convert.sh BUILD_DIR [CHECKPOINT [OUT]]
+#   BUILD_DIR holds converters/convert-weights; CHECKPOINT defaults to runs/final.pt and OUT
+#   to twemoji-f16.bin (both relative to weights/twemoji).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 cw="${1:?usage: convert.sh BUILD_DIR}/converters/convert-weights"
+ck="${2:-runs/final.pt}"
+out="${3:-twemoji-f16.bin}"
 cd "$here"
 stat() { /usr/bin/python3 -c "import json; v = json.load(open('stats.json'))['$1']; \
 print(' '.join('%.6f' % x for x in v) if isinstance(v, list) else '%.6f' % v)"; }
-step=$(/usr/bin/python3 -c "import torch; print(torch.load('runs/final.pt', map_location='cpu')['step'])")
-"$cw" runs/final.pt --config config.json --scheduler-config scheduler_config.json --dtype f16 \
-  -o twemoji-f16.bin \
+step=$(/usr/bin/python3 -c "import torch; print(torch.load('$ck', map_location='cpu')['step'])")
+"$cw" "$ck" --config config.json --scheduler-config scheduler_config.json --dtype f16 \
+  -o "$out" \
   --meta "name=twemoji-f16" \
   --meta "license=weights derived from Twemoji graphics (c) Twitter, Inc. and other contributors, CC-BY 4.0 (https://github.com/twitter/twemoji); data from emoji-datasource-twitter 16.0.0, MIT (https://github.com/iamcal/emoji-data)" \
   --meta "data=emoji-datasource-twitter 16.0.0 img/twitter/64: 1906 of 3786 images (skin-tone variants dropped, flags at weight 0.5), composited on white, 2x2 box-averaged to 32x32" \

@@ -120,10 +120,11 @@ static void pack_b_panel(const conv_shape *s, const float *x, int k0, int kc, in
                     for (int t = 0; t < len; t++) win[t] = 0.0f;
                 } else {
                     const float *src = xc + (int64_t)iy * s->w;
-                    for (int t = 0; t < len; t++) {
-                        const int ix = xs + t;
-                        win[t] = (ix >= 0 && ix < s->w) ? src[ix] : 0.0f;
-                    }
+                    const int tlo = xs < 0 ? (-xs < len ? -xs : len) : 0;
+                    const int thi = s->w - xs < len ? (s->w - xs > tlo ? s->w - xs : tlo) : len;
+                    for (int t = 0; t < tlo; t++) win[t] = 0.0f;
+                    if (thi > tlo) memcpy(win + tlo, src + xs + tlo, (size_t)(thi - tlo) * sizeof(float));
+                    for (int t = thi; t < len; t++) win[t] = 0.0f;
                 }
             }
             const float *wk = win + ckx;
