@@ -1,17 +1,22 @@
 /* config.c — diffusers UNet2DModel config.json (models/unets/unet_2d.py __init__ arguments
  * and defaults) to sculpt_config: every key that changes the network is honoured or refused. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cw.h"
 
 #define JSON_MAX_BYTES (16u << 20)
 
 json_value *cw_json_load(const char *path, char *err) {
+    struct stat st;
+    if (stat(path, &st) != 0) { cw_fail(err, "%s: cannot open: %s", path, strerror(errno)); return NULL; }
+    if (!S_ISREG(st.st_mode)) { cw_fail(err, "%s: not a regular file", path); return NULL; } /* a FIFO would block */
     FILE *f = fopen(path, "rb");
-    if (!f) { cw_fail(err, "%s: cannot open", path); return NULL; }
+    if (!f) { cw_fail(err, "%s: cannot open: %s", path, strerror(errno)); return NULL; }
     char *buf = NULL;
     size_t len = 0, cap = 0;
     for (;;) {

@@ -40,7 +40,8 @@ void cw_convert(const void *src, ck_dtype sdt, size_t n, sculpt_dtype odt, void 
 size_t cw_sdtype_size(sculpt_dtype d);
 const char *cw_sdtype_name(sculpt_dtype d);
 
-/* ---- schedule.c: diffusers DDPMScheduler's betas and alphas_cumprod in float32 ---- */
+/* ---- schedule.c: diffusers DDPMScheduler's betas and alphas_cumprod in float32 (tables
+ * from runtime/src/sampler/schedule.c: sampler_betas, sampler_alphas_cumprod) ---- */
 typedef struct cw_schedule {
     sculpt_schedule s;   /* betas/alphas_cumprod point at the arrays below */
     float *betas;        /* [T] owned */
@@ -50,8 +51,6 @@ typedef struct cw_schedule {
     double beta_start, beta_end; /* as written in the JSON (double, as Python holds them) */
 } cw_schedule;
 
-/* torch.linspace(start, end, n, dtype=float32) on x86 CPUs, bit for bit. */
-void cw_linspace_f32(double start, double end, int n, float *out);
 /* Defaults (DDPM CIFAR-10: linear 1e-4..0.02, 1000, fixed_large, clip [-1,1], epsilon). */
 int cw_schedule_default(cw_schedule *s, char *err);
 /* From a parsed scheduler_config.json; `file` is used in messages. */
@@ -151,8 +150,8 @@ int cw_meta_value_ok(const char *v); /* what weights/FORMAT.md allows in a value
 void cw_meta_clean(char *v);         /* replace anything but printable ASCII with '?' */
 void cw_meta_free(cw_meta *m);
 
-/* Write `path` (through path.tmp + rename). Tensors in m's canonical order, converted to
- * dtype. On failure nothing is left at path.tmp and path is untouched. */
+/* Write `path` (through a new path.tmp.XXXXXX + rename). Tensors in m's canonical order,
+ * converted to dtype. On failure no temporary file is left and path is untouched. */
 int cw_write_flat(const char *path, const cw_match *m, const cw_schedule *s, sculpt_dtype dtype,
                   const cw_meta *meta, uint64_t *bytes_written, char *err);
 

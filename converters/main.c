@@ -30,7 +30,7 @@ static void usage(FILE *f) {
             "diffusers folder (config.json + diffusion_pytorch_model.safetensors or .bin;\n"
             "scheduler_config.json beside it or in ../scheduler/).\n"
             "\n"
-            "  -o, --output OUT           flat weight file to write (via OUT.tmp, then renamed)\n"
+            "  -o, --output OUT           flat weight file to write (via a new OUT.tmp.XXXXXX, then renamed)\n"
             "  --dtype f32|f16|bf16       storage type of the tensors (default f32)\n"
             "  --config FILE              diffusers UNet2DModel config.json (else the folder's, else\n"
             "                             inferred from tensor shapes)\n"
@@ -154,7 +154,10 @@ static int join(char *dst, size_t len, const char *a, const char *b) {
 static int resolve(const char *input, const opts *o, paths *p, char *err) {
     memset(p, 0, sizeof *p);
     if (strlen(input) >= 3000) return cw_fail(err, "%.100s...: path too long", input);
-    if (!is_dir(input) && !is_file(input)) return cw_fail(err, "%s: no such file or folder", input);
+    struct stat st;
+    if (stat(input, &st) != 0) return cw_fail(err, "%s: no such file or folder", input);
+    if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+        return cw_fail(err, "%s: not a regular file or a folder", input);
     if (is_dir(input)) {
         char dir[4096], tryp[4096];
         p->folder = 1;
@@ -175,8 +178,31 @@ static int resolve(const char *input, const opts *o, paths *p, char *err) {
     } else {
         snprintf(p->weights, sizeof p->weights, "%s", input);
     }
-    if (o->config) snprintf(p->config, sizeof p->config, "%s", o->config);
-    if (o->sched) snprintf(p->sched, sizeof p->sched, "%s", o->sched);
+    const char *given[2] = {o->config, o->sched};
+    char *dst[2] = {p->config, p->sched};
+    for (int i = 0; i < 2; i++) {
+        if (!given[i]) continue;
+        if (strlen(given[i]) >= sizeof p->config) return cw_fail(err, "%.100s...: path too long", given[i]);
+        snprintf(dst[i], sizeof p->config, "%s", given[i]);
+    }
+    return 0;
+}
+
+/* OUT must not be a folder nor any file the conversion reads (it would be replaced by the
+ * flat file): checked before anything is loaded. */
+static int check_output(const char *out, const paths *p, char *err) {
+    struct stat so, si;
+    size_t n = strlen(out);
+    if (n == 0) return cw_fail(err, "-o: empty output path");
+    if (out[n - 1] == '/' || is_dir(out)) return cw_fail(err, "%s: names a folder; -o needs a file name", out);
+    if (lstat(out, &so) != 0) return 0; /* a new file (a link itself is replaced, not followed) */
+    if (!S_ISREG(so.st_mode) && !S_ISLNK(so.st_mode)) /* a device or FIFO would be replaced by the rename */
+        return cw_fail(err, "%s: exists and is not a regular file; -o needs a file name", out);
+    const char *const in[] = {p->weights, p->config, p->sched};
+    const char *const what[] = {"the input checkpoint", "the config", "the scheduler config"};
+    for (int i = 0; i < 3; i++)
+        if (in[i][0] && stat(in[i], &si) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino)
+            return cw_fail(err, "%s: is %s (%s); choose another output file", out, what[i], in[i]);
     return 0;
 }
 
@@ -283,6 +309,7 @@ static int run_job(const char *input, const opts *o, job *j, char *err) {
     memset(j, 0, sizeof *j);
     j->pick = -1;
     if (resolve(input, o, &j->p, err)) return -1;
+    if (o->out && check_output(o->out, &j->p, err)) return -1;
     char e2[CW_ERR];
     if (ck_load_file(j->p.weights, &j->ck, e2, sizeof e2)) return cw_fail(err, "%s", e2);
     if (j->p.config[0] && !(j->cfg_json = cw_json_load(j->p.config, err))) return -1;
@@ -489,7 +516,7 @@ static int info_checkpoint(const opts *o) {
 }
 
 static int info(const opts *o) {
-    FILE *f = fopen(o->info, "rb");
+    FILE *f = is_file(o->info) ? fopen(o->info, "rb") : NULL; /* never open a FIFO or device */
     char magic[8] = {0};
     if (f) {
         size_t got = fread(magic, 1, 8, f);
@@ -499,11 +526,20 @@ static int info(const opts *o) {
     return info_checkpoint(o);
 }
 
+/* --help and --info produce nothing but standard output: losing it is a failure. */
+static int stdout_status(int rc) {
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, PROG ": standard output: write failed: %s\n", strerror(errno ? errno : EIO));
+        return rc ? rc : 1;
+    }
+    return rc;
+}
+
 int main(int argc, char **argv) {
     opts o;
     int r = parse_args(argc, argv, &o);
-    if (r == 1) return 0; /* --help */
+    if (r == 1) return stdout_status(0); /* --help */
     if (r) return r;
-    if (o.info) return info(&o);
+    if (o.info) return stdout_status(info(&o));
     return convert(&o);
 }

@@ -1,65 +1,15 @@
-/* schedule.c — the DDPM noise schedule as diffusers DDPMScheduler builds it
- * (schedulers/scheduling_ddpm.py: linear, scaled_linear, squaredcos_cap_v2 via
- * betas_for_alpha_bar, trained_betas), with torch's float32 arithmetic reproduced bit for bit:
- * torch.linspace's CPU kernel and torch.cumprod's double accumulator. */
+/* schedule.c — the DDPM noise schedule from scheduler_config.json as diffusers DDPMScheduler
+ * reads it; tables from the runtime's sampler_betas / sampler_alphas_cumprod (one shared,
+ * torch-exact implementation in runtime/src/sampler/schedule.c). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cw.h"
+#include "sampler/sampler.h"
 
 #define MAX_T 100000 /* the weight-file reader's limit (weightfile.h WF_MAX_TIMESTEPS) */
-
-/* torch's linspace_kernel (aten/src/ATen/native/cpu/RangeFactoriesKernel.cpp) for float on
- * an AVX2 build: step = (end - start) / (n - 1) in float; indices below n/2 count up from
- * start, the rest down from end, each base as one fused multiply-add (the compiler contracts
- * `start + step * idx`); the vector loop takes 16 values per iteration as two 8-lane
- * Vectorized::arange(base, step) = base + k*step (k*step rounded, then added); the tail
- * below a multiple of 16 is scalar. Checked against torch 1.13 (tests/converter). */
-void cw_linspace_f32(double start_d, double end_d, int n, float *out) {
-    if (n <= 0) return;
-    const float start = (float)start_d, end = (float)end_d;
-    if (n == 1) { out[0] = start; return; }
-    const float step = (end - start) / (float)(n - 1);
-    const int half = n / 2;
-    const int nvec = n / 16 * 16;
-    int idx = 0;
-    for (; idx < nvec; idx += 8) {
-        float base = idx < half ? fmaf(step, (float)idx, start)
-                                : fmaf(-step, (float)(n - 1 - idx), end);
-        for (int k = 0; k < 8; k++) {
-            volatile float ks = (float)k * step; /* rounded before the add, never fused */
-            out[idx + k] = base + ks;
-        }
-    }
-    for (; idx < n; idx++)
-        out[idx] = idx < half ? fmaf(step, (float)idx, start) : fmaf(-step, (float)(n - 1 - idx), end);
-}
-
-/* diffusers betas_for_alpha_bar(T, max_beta=0.999, "cosine"): Python float (double) maths,
- * then torch.tensor(..., dtype=float32). pow(x, 2.0) as Python's `** 2` calls it. */
-static void squaredcos(int T, float *betas) {
-    const double pi = 3.141592653589793;
-    for (int i = 0; i < T; i++) {
-        double t1 = (double)i / T, t2 = (double)(i + 1) / T;
-        double a1 = pow(cos((t1 + 0.008) / 1.008 * pi / 2), 2.0);
-        double a2 = pow(cos((t2 + 0.008) / 1.008 * pi / 2), 2.0);
-        double b = 1 - a2 / a1;
-        betas[i] = (float)(b < 0.999 ? b : 0.999);
-    }
-}
-
-/* alphas = 1 - betas (float32); alphas_cumprod = torch.cumprod: a double running product
- * stored as float at each step. */
-static void cumprod(int T, const float *betas, float *ac) {
-    double acc = 1.0;
-    for (int i = 0; i < T; i++) {
-        float a = 1.0f - betas[i];
-        acc *= (double)a;
-        ac[i] = (float)acc;
-    }
-}
 
 static int alloc_tables(cw_schedule *s, int T, char *err) {
     free(s->betas);
@@ -76,22 +26,10 @@ int cw_schedule_tables(cw_schedule *s, char *err) {
     int T = s->s.num_train_timesteps;
     if (T < 1 || T > MAX_T) return cw_fail(err, "num_train_timesteps = %d must be in 1..%d", T, MAX_T);
     if (alloc_tables(s, T, err)) return -1;
-    switch (s->s.beta_schedule) {
-    case SCULPT_BETA_LINEAR:
-        cw_linspace_f32(s->beta_start, s->beta_end, T, s->betas);
-        break;
-    case SCULPT_BETA_SCALED_LINEAR:
-        /* linspace(beta_start**0.5, beta_end**0.5) ** 2: Python's double pow, float square */
-        cw_linspace_f32(pow(s->beta_start, 0.5), pow(s->beta_end, 0.5), T, s->betas);
-        for (int i = 0; i < T; i++) s->betas[i] = s->betas[i] * s->betas[i];
-        break;
-    case SCULPT_BETA_SQUAREDCOS_CAP_V2:
-        squaredcos(T, s->betas);
-        break;
-    default:
-        return cw_fail(err, "beta_schedule %d has no formula", s->s.beta_schedule);
-    }
-    cumprod(T, s->betas, s->alphas_cumprod);
+    char e2[CW_ERR];
+    if (sampler_betas(s->s.beta_schedule, T, s->beta_start, s->beta_end, s->betas, e2, sizeof e2) != SCULPT_OK)
+        return cw_fail(err, "%s", e2);
+    sampler_alphas_cumprod(T, s->betas, s->alphas_cumprod);
     return 0;
 }
 
@@ -166,7 +104,7 @@ static void add_extra(cw_schedule *s, const char *key, const json_value *j) {
     else if (j->type == JSON_NUMBER && j->is_integer) snprintf(val, sizeof val, "%lld", (long long)j->integer);
     else if (j->type == JSON_NUMBER) snprintf(val, sizeof val, "%.17g", j->number);
     else return;
-    if (strchr(val, '\n')) return;
+    if (!cw_meta_value_ok(val)) cw_meta_clean(val); /* informational: never a reason to fail */
     size_t used = strlen(s->extra);
     snprintf(s->extra + used, sizeof s->extra - used, "scheduler.%s=%s\n", key, val);
 }
@@ -227,10 +165,12 @@ int cw_schedule_from_json(cw_schedule *s, const json_value *root, const char *fi
     if (tb && tb->type != JSON_NULL) {
         if (tb->type != JSON_ARRAY || tb->len < 1 || tb->len > MAX_T)
             return cw_fail(err, "%s: trained_betas must be a list of 1..%d numbers", file, MAX_T);
-        /* DDPMScheduler: betas = torch.tensor(trained_betas, float32); T follows the list */
-        if (json_get(root, "num_train_timesteps") && (size_t)T != tb->len)
-            cw_note("%s: trained_betas has %zu values, num_train_timesteps says %d: using %zu",
-                    file, tb->len, (int)T, tb->len);
+        /* DDPMScheduler: betas = torch.tensor(trained_betas, float32), while its timesteps
+         * still run over num_train_timesteps: the two must agree */
+        const json_value *nt = json_get(root, "num_train_timesteps");
+        if (nt && nt->type != JSON_NULL && (size_t)T != tb->len)
+            return cw_fail(err, "%s: trained_betas has %zu values but num_train_timesteps is %d", file,
+                           tb->len, (int)T);
         o->num_train_timesteps = (int32_t)tb->len;
         o->beta_schedule = SCULPT_BETA_TRAINED;
         if (alloc_tables(s, o->num_train_timesteps, err)) return -1;
@@ -243,7 +183,7 @@ int cw_schedule_from_json(cw_schedule *s, const json_value *root, const char *fi
                 return cw_fail(err, "%s: trained_betas[%zu] = %g rounds outside (0, 1) in float32",
                                file, i, v->number);
         }
-        cumprod(o->num_train_timesteps, s->betas, s->alphas_cumprod);
+        sampler_alphas_cumprod(o->num_train_timesteps, s->betas, s->alphas_cumprod);
         if (check_tables(s, file, err)) return -1;
     } else {
         if (!strcmp(sched, "linear")) o->beta_schedule = SCULPT_BETA_LINEAR;

@@ -1,10 +1,10 @@
-/* writer.c — write the flat weight file laid out in runtime/src/format.h (weights/FORMAT.md):
- * header, tensor table in canonical order, schedule tables, metadata, 64-aligned data, both
- * checksums; through PATH.tmp and rename, so a failure never leaves a file behind. */
+/* writer.c — the flat weight file of runtime/src/format.h (weights/FORMAT.md): header, table,
+ * schedule, metadata, 64-aligned data, checksums; via a new PATH.tmp.XXXXXX and rename. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cw.h"
@@ -156,9 +156,9 @@ int cw_write_flat(const char *path, const cw_match *m, const cw_schedule *s, scu
 
     pre = calloc(1, (size_t)data_off);
     buf = malloc((size_t)align_up(max_tensor ? max_tensor : 1, SCW_ALIGN));
-    tmp = malloc(strlen(path) + 5);
+    tmp = malloc(strlen(path) + 12);
     if (!pre || !buf || !tmp) { cw_fail(err, "%s: out of memory", path); goto done; }
-    sprintf(tmp, "%s.tmp", path);
+    sprintf(tmp, "%s.tmp.XXXXXX", path);
 
     memcpy(pre, SCW_MAGIC, 8);
     scw_wr32(pre + SCW_OFF_VERSION, SCW_VERSION);
@@ -196,8 +196,22 @@ int cw_write_flat(const char *path, const cw_match *m, const cw_schedule *s, scu
     }
     memcpy(pre + meta_off, metatext, mlen);
 
-    f = fopen(tmp, "wb");
-    if (!f) { cw_fail(err, "%s: cannot create: %s", tmp, strerror(errno)); goto done; }
+    /* a new file of our own: never truncates an existing one (the input, or another
+     * conversion's temporary file) */
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        cw_fail(err, "%s: cannot create a file in its folder: %s", path, strerror(errno));
+        free(tmp);
+        tmp = NULL; /* nothing to unlink */
+        goto done;
+    }
+    mode_t um = umask(0);
+    umask(um);
+    if (fchmod(fd, 0666 & ~um) != 0 || !(f = fdopen(fd, "wb"))) {
+        cw_fail(err, "%s: cannot write %s: %s", path, tmp, strerror(errno));
+        if (!f) close(fd);
+        goto done;
+    }
     if (fwrite(pre, 1, (size_t)data_off, f) != data_off) goto write_error;
     uint64_t dsum = SCW_SUM_INIT;
     for (int i = 0; i < n; i++) {
@@ -227,7 +241,7 @@ int cw_write_flat(const char *path, const cw_match *m, const cw_schedule *s, scu
     ret = 0;
     goto done;
 write_error:
-    cw_fail(err, "%s: write failed: %s", tmp, strerror(errno ? errno : EIO));
+    cw_fail(err, "%s: write failed: %s", path, strerror(errno ? errno : EIO));
 done:
     if (f) fclose(f);
     if (ret && tmp) unlink(tmp);

@@ -62,4 +62,22 @@ static inline uint32_t ck__rd32(const unsigned char *p) {
 }
 static inline uint16_t ck__rd16(const unsigned char *p) { return (uint16_t)(p[0] | p[1] << 8); }
 
+/* UTF-8 encoding of a code point <= U+10FFFF (callers exclude surrogates where it matters):
+ * 1..4 bytes written to o, count returned. Shared by the JSON and pickle string decoders. */
+static inline int ck__utf8_put(unsigned char *o, uint32_t cp) {
+    if (cp < 0x80) { o[0] = (unsigned char)cp; return 1; }
+    if (cp < 0x800) { o[0] = (unsigned char)(0xC0 | cp >> 6); o[1] = (unsigned char)(0x80 | (cp & 63)); return 2; }
+    if (cp < 0x10000) {
+        o[0] = (unsigned char)(0xE0 | cp >> 12);
+        o[1] = (unsigned char)(0x80 | ((cp >> 6) & 63));
+        o[2] = (unsigned char)(0x80 | (cp & 63));
+        return 3;
+    }
+    o[0] = (unsigned char)(0xF0 | cp >> 18);
+    o[1] = (unsigned char)(0x80 | ((cp >> 12) & 63));
+    o[2] = (unsigned char)(0x80 | ((cp >> 6) & 63));
+    o[3] = (unsigned char)(0x80 | (cp & 63));
+    return 4;
+}
+
 #endif

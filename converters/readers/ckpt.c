@@ -108,6 +108,15 @@ int ck__add_tensor(ck_file *f, const char *name, ck_dtype dt, int ndim, const in
         ck__err(err, errlen, "more than %d tensors", CK_MAX_TENSORS);
         return -1;
     }
+    /* the name and the list entry count against the bound too: a pickle whose shared dicts
+     * reach one tensor through many long paths would otherwise make gigabytes of names */
+    size_t nl = strlen(name), cost = nl + 1 + sizeof(ck_tensor);
+    if (cost > pv->limit - pv->allocated) {
+        ck__err(err, errlen, "tensor %d ('%.100s'): names and entries would exceed the memory bound (%zu bytes "
+                "for this input)", f->n, name, pv->limit);
+        return -1;
+    }
+    pv->allocated += cost;
     size_t es = ck_dtype_size(dt);
     if (es > 1 && ((uintptr_t)data % (es > 8 ? 8 : es)) != 0) {
         void *c = ck__alloc(f, nbytes, name, err, errlen);
@@ -124,7 +133,6 @@ int ck__add_tensor(ck_file *f, const char *name, ck_dtype dt, int ndim, const in
     }
     ck_tensor *t = &f->tensors[f->n];
     memset(t, 0, sizeof *t);
-    size_t nl = strlen(name);
     t->name = malloc(nl + 1);
     if (!t->name) { ck__err(err, errlen, "out of memory"); return -1; }
     memcpy(t->name, name, nl + 1);

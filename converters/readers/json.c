@@ -1,6 +1,7 @@
 /* json.c — strict RFC 8259 JSON reader: bounded depth, validated UTF-8, \u escapes with
  * surrogate pairs, no embedded NUL, no duplicate keys, no trailing garbage. */
 #include "json.h"
+#include "ck_internal.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -15,7 +16,13 @@ typedef struct parser {
     char *err;
     size_t errlen;
     int failed;
+    size_t mem, mem_limit; /* bytes of parsed values (strings, element arrays) and their bound */
 } parser;
+
+/* Count n more bytes of parsed values against the bound: a document of tiny values (`[0,0,...`)
+ * would otherwise take ~64 bytes of json_value per 2 bytes of text. Ordinary files need about
+ * 8 bytes per byte of text; the bound is 16 per byte plus 1 MiB. */
+static int charge(parser *p, size_t n);
 
 static void fail(parser *p, const char *fmt, ...) {
     if (p->failed) return;
@@ -31,6 +38,16 @@ static void fail(parser *p, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
     va_end(ap);
+}
+
+static int charge(parser *p, size_t n) {
+    if (n > p->mem_limit - p->mem) {
+        fail(p, "the parsed values would take more than %zu bytes for a %zu-byte document (too many tiny "
+             "values)", p->mem_limit, p->len);
+        return -1;
+    }
+    p->mem += n;
+    return 0;
 }
 
 static void skip_ws(parser *p) {
@@ -97,26 +114,6 @@ static size_t utf8_len(const unsigned char *s, size_t n) {
     return k;
 }
 
-static size_t put_utf8(char *o, unsigned cp) {
-    if (cp < 0x80) { o[0] = (char)cp; return 1; }
-    if (cp < 0x800) {
-        o[0] = (char)(0xC0 | (cp >> 6));
-        o[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | (cp >> 12));
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | (cp >> 18));
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    o[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 /* p->pos is at the opening quote. The decoded string is never longer than its source. */
 static char *parse_string(parser *p, size_t *out_len) {
     p->pos++; /* '"' */
@@ -126,6 +123,7 @@ static char *parse_string(parser *p, size_t *out_len) {
         end++;
     }
     if (end >= p->len) { fail(p, "unterminated string"); return NULL; }
+    if (charge(p, end - start + 1)) return NULL;
     char *o = malloc(end - start + 1);
     if (!o) { fail(p, "out of memory"); return NULL; }
     size_t n = 0;
@@ -165,7 +163,7 @@ static char *parse_string(parser *p, size_t *out_len) {
                     goto bad;
                 }
                 if (cp == 0) { fail(p, "embedded NUL (\\u0000) in string"); goto bad; }
-                n += put_utf8(o + n, cp); /* <= 6 source bytes -> <= 4 output bytes */
+                n += (size_t)ck__utf8_put((unsigned char *)o + n, cp); /* <= 6 source bytes -> <= 4 output bytes */
                 break;
             }
             default: p->pos--; fail(p, "bad escape '\\%c'", e >= 0x20 && e < 0x7f ? e : '?'); goto bad;
@@ -286,6 +284,7 @@ static int parse_container(parser *p, json_value *v, int depth, int is_obj) {
     for (;;) {
         if (v->len == cap) {
             size_t nc = cap ? cap * 2 : 4;
+            if (charge(p, (nc - cap) * (sizeof(json_value) + (is_obj ? sizeof(char *) : 0)))) return -1;
             json_value *ni = realloc(v->items, nc * sizeof *ni);
             if (!ni) { fail(p, "out of memory"); return -1; }
             v->items = ni;
@@ -346,7 +345,8 @@ static int parse_value(parser *p, json_value *v, int depth) {
 }
 
 json_value *json_parse(const char *text, size_t len, int max_depth, char *err, size_t errlen) {
-    parser p = {(const unsigned char *)text, len, 0, max_depth, err, errlen, 0};
+    parser p = {(const unsigned char *)text, len, 0, max_depth, err, errlen, 0, 0, 0};
+    p.mem_limit = len > (SIZE_MAX - ((size_t)1 << 20)) / 16 ? SIZE_MAX : len * 16 + ((size_t)1 << 20);
     if (p.max_depth < 1) p.max_depth = 1;
     if (p.max_depth > 1000) p.max_depth = 1000;
     if (err && errlen) err[0] = 0;

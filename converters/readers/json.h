@@ -22,7 +22,8 @@ struct json_value {
 };
 
 /* Parse text[0..len). NULL on error with a message ("line 3, column 7: expected ','").
- * max_depth bounds nesting (use 64). */
+ * max_depth bounds nesting (use 64); the parsed values may take at most 16 bytes per byte of
+ * text plus 1 MiB (documents of tiny values such as `[0,0,0,...]` are refused). */
 json_value *json_parse(const char *text, size_t len, int max_depth, char *err, size_t errlen);
 void json_free(json_value *v);
 const json_value *json_get(const json_value *obj, const char *key); /* NULL if absent or not an object */

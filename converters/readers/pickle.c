@@ -117,6 +117,10 @@ pk_vm *pk_new(size_t budget) {
     return vm;
 }
 
+size_t pk_budget_for(size_t n) {
+    return n > (SIZE_MAX - ((size_t)16 << 20)) / 128 ? SIZE_MAX : n * 128 + ((size_t)16 << 20);
+}
+
 void pk_free(pk_vm *vm) {
     if (!vm) return;
     for (chunk *c = vm->chunks, *n; c; c = n) {
@@ -622,22 +626,6 @@ static pk_value *bigint_from_dec(pk_vm *vm, const unsigned char *s, size_t n) {
     return bigint_from_le(vm, mag, len);
 }
 
-static int utf8_put(unsigned char *o, uint32_t cp) {
-    if (cp < 0x80) { o[0] = (unsigned char)cp; return 1; }
-    if (cp < 0x800) { o[0] = (unsigned char)(0xC0 | cp >> 6); o[1] = (unsigned char)(0x80 | (cp & 63)); return 2; }
-    if (cp < 0x10000) {
-        o[0] = (unsigned char)(0xE0 | cp >> 12);
-        o[1] = (unsigned char)(0x80 | ((cp >> 6) & 63));
-        o[2] = (unsigned char)(0x80 | (cp & 63));
-        return 3;
-    }
-    o[0] = (unsigned char)(0xF0 | cp >> 18);
-    o[1] = (unsigned char)(0x80 | ((cp >> 12) & 63));
-    o[2] = (unsigned char)(0x80 | ((cp >> 6) & 63));
-    o[3] = (unsigned char)(0x80 | (cp & 63));
-    return 4;
-}
-
 static int hexval(unsigned char c) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -651,7 +639,7 @@ static pk_value *str_latin1(pk_vm *vm, const unsigned char *s, size_t n) {
     pk_value *v = new_bytes(vm, PK_STR, NULL, 2 * n);
     if (!v) return NULL;
     size_t o = 0;
-    for (size_t i = 0; i < n; i++) o += (size_t)utf8_put(v->u.s.p + o, s[i]);
+    for (size_t i = 0; i < n; i++) o += (size_t)ck__utf8_put(v->u.s.p + o, s[i]);
     v->u.s.p[o] = 0;
     v->u.s.n = o;
     return v;
@@ -674,10 +662,10 @@ static pk_value *str_raw_unicode(pk_vm *vm, const unsigned char *s, size_t n) {
                 cp = cp * 16 + (uint32_t)h;
             }
             if (cp > 0x10FFFF) return vfail(vm, "UNICODE: code point beyond U+10FFFF"), NULL;
-            o += (size_t)utf8_put(v->u.s.p + o, cp); /* <= 4 bytes from >= 6 */
+            o += (size_t)ck__utf8_put(v->u.s.p + o, cp); /* <= 4 bytes from >= 6 */
             i += 2 + k;
         } else {
-            o += (size_t)utf8_put(v->u.s.p + o, s[i]);
+            o += (size_t)ck__utf8_put(v->u.s.p + o, s[i]);
             i++;
         }
     }

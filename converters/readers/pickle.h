@@ -59,6 +59,8 @@ typedef struct pk_vm pk_vm;
 
 /* A VM whose allocations (values, stack, memo) total at most `budget` bytes. */
 pk_vm *pk_new(size_t budget);
+/* The budget the container readers give a pickle of n bytes: 128 n + 16 MiB, saturating. */
+size_t pk_budget_for(size_t n);
 void pk_free(pk_vm *vm); /* frees every value it made; NULL is fine */
 
 /* Run one pickle from buf[0..len) until STOP. *used gets the bytes consumed, *out the

@@ -8,17 +8,13 @@
 
 static const unsigned char legacy_magic[10] = {0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
 
-static size_t pickle_budget(size_t n) {
-    return n > (SIZE_MAX - ((size_t)16 << 20)) / 128 ? SIZE_MAX : n * 128 + ((size_t)16 << 20);
-}
-
 int ck_read_torch_legacy(const void *buf, size_t len, ck_file *out, char *err, size_t errlen) {
     const unsigned char *b = buf;
     pk_vm *vm = NULL;
     pk_value *v, *root, *keys;
     size_t pos = 0, used;
     if (ck__begin(out, "torch-legacy", len, err, errlen)) return -1;
-    vm = pk_new(pickle_budget(len));
+    vm = pk_new(pk_budget_for(len));
     if (!vm) {
         ck__err(err, errlen, "out of memory");
         goto fail;

@@ -8,10 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static size_t pickle_budget(size_t n) {
-    return n > (SIZE_MAX - ((size_t)16 << 20)) / 128 ? SIZE_MAX : n * 128 + ((size_t)16 << 20);
-}
-
 int ck_read_torch_zip(const void *buf, size_t len, ck_file *out, char *err, size_t errlen) {
     zip_archive z;
     pk_vm *vm = NULL;
@@ -65,7 +61,7 @@ int ck_read_torch_zip(const void *buf, size_t len, ck_file *out, char *err, size
     }
     const unsigned char *pkl;
     if (zip_read(&z, e, out, &pkl, err, errlen)) goto fail;
-    vm = pk_new(pickle_budget((size_t)e->size));
+    vm = pk_new(pk_budget_for((size_t)e->size));
     if (!vm) {
         ck__err(err, errlen, "out of memory");
         goto fail;

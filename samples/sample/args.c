@@ -246,9 +246,10 @@ int sample_args_parse(int argc, char **argv, sample_args *a, char *err, size_t e
                 break;
             }
         if (id < 0) {
-            if (nlen < strlen(arg) && (strncmp(arg, "--grid", nlen) == 0 || strncmp(arg, "--quiet", nlen) == 0 ||
-                                       strncmp(arg, "--help", nlen) == 0 || strncmp(arg, "--version", nlen) == 0))
-                return fail(err, errlen, "%.*s takes no value", (int)nlen, arg);
+            static const char *const flags[] = {"--grid", "--quiet", "--help", "--version"};
+            for (int k = 0; nlen < strlen(arg) && k < COUNT_OF(flags); k++)
+                if (strlen(flags[k]) == nlen && strncmp(arg, flags[k], nlen) == 0)
+                    return fail(err, errlen, "%.*s takes no value", (int)nlen, arg);
             return fail(err, errlen, "unknown option '%.*s' (see --help)", (int)nlen, arg);
         }
         const char *val;

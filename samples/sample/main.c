@@ -1,6 +1,7 @@
 /* main.c — the `sample` command: open a weight file (or the built-in default model), draw
  * torch-compatible noise per image (seed + i), run a sculpt sampler, write PNGs/raw f32. */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdint.h>
@@ -23,7 +24,16 @@
 static volatile sig_atomic_t g_stop = 0;
 static volatile sig_atomic_t g_signal = 0;
 
+/* The first Ctrl-C/SIGTERM asks the run to stop at the next step; a second one ends the
+ * process at once, after removing the temporary files in progress (async-signal-safe), so
+ * no partial file is left either way. */
 static void on_signal(int sig) {
+    if (g_stop) {
+        sample_outfile_remove_all_from_signal();
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
     g_stop = 1;
     g_signal = sig;
 }
@@ -33,7 +43,8 @@ static void install_signals(void) {
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = (int)SA_RESETHAND; /* a second Ctrl-C kills at once */
+    sigaddset(&sa.sa_mask, SIGINT); /* one handler at a time */
+    sigaddset(&sa.sa_mask, SIGTERM);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 }
@@ -94,6 +105,21 @@ static void describe_options(const sample_args *a, char *buf, size_t len) {
         snprintf(buf + n, len - (size_t)n, ", eta: %g", (double)a->eta);
 }
 
+/* The sculpt sampler options for the command's arguments (one place for the pre-flight
+ * check and the run). */
+static void sampler_options(const sample_args *a, sculpt_sampler_options *so) {
+    sculpt_sampler_defaults(so);
+    so->sampler = a->sampler;
+    so->steps = a->steps;
+    so->sigma_schedule = a->schedule;
+    so->spacing = a->spacing;
+    so->eta = a->eta;
+    so->churn = a->churn, so->tmin = a->tmin, so->tmax = a->tmax, so->snoise = a->snoise;
+    so->sigma_min = a->given_sigma_min ? a->sigma_min : 0.0f;
+    so->sigma_max = a->given_sigma_max ? a->sigma_max : 0.0f;
+    so->rho = a->rho;
+}
+
 typedef struct run_state {
     const sample_args *a;
     sculpt_model *model;
@@ -112,6 +138,8 @@ typedef struct run_state {
     char checksum[24];
     char options[512];
     long long nonfinite;   /* NaN/inf values in the samples (0 pixels) */
+    int nfe_per_image;     /* network evaluations per image (sculpt_sampler_check) */
+    int images_written;    /* PNG files renamed into place (numbered runs) */
 } run_state;
 
 static void run_free(run_state *r) {
@@ -159,6 +187,19 @@ static int same_file(const char *a, const char *b) {
     return a && b && stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+/* Whether two output names are one destination even when spelled apart ("x.png" and
+ * "./x.png"): the same base name in the same directory (neither file need exist yet). */
+static int same_destination(const char *a, const char *b) {
+    if (strcmp(a, b) == 0) return 1;
+    const char *ba = base_name(a), *bb = base_name(b);
+    if (strcmp(ba, bb) != 0) return 0;
+    char da[4096], db[4096];
+    snprintf(da, sizeof da, "%.*s", ba > a ? (int)(ba - a) : 1, ba > a ? a : ".");
+    snprintf(db, sizeof db, "%.*s", bb > b ? (int)(bb - b) : 1, bb > b ? b : ".");
+    struct stat sa, sb;
+    return stat(da, &sa) == 0 && stat(db, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 static int check_not_input(const sample_args *a, const char *out, char *err, size_t errlen) {
     const char *in = same_file(out, a->weights) ? "--weights" : same_file(out, a->init_noise) ? "--init-noise" : NULL;
     if (!in) return 0;
@@ -180,6 +221,11 @@ static int check_inputs(run_state *r, char *err, size_t errlen) {
     }
     r->chw = (size_t)r->c * (size_t)r->s * (size_t)r->s;
     if (sample_args_check_model(a, r->c, r->s, sch->num_train_timesteps, err, errlen)) return -1;
+    /* the sampler's own verdict before the network is set up (packing weights and the
+     * arena cost time and memory that a refused option should not) */
+    sculpt_sampler_options so;
+    sampler_options(a, &so);
+    if (sculpt_sampler_check(r->model, &so, &r->nfe_per_image, err, errlen) != SCULPT_OK) return -1;
     if (!sample_sampler_is_discrete(a->sampler) && a->schedule != SCULPT_SIGMAS_DISCRETE &&
         (a->given_sigma_min != a->given_sigma_max) && sch->alphas_cumprod && sch->num_train_timesteps > 0) {
         /* one end given: the other is the model's (k-diffusion DiscreteSchedule sigmas) */
@@ -196,12 +242,25 @@ static int check_inputs(run_state *r, char *err, size_t errlen) {
     uint64_t total_bytes = (uint64_t)a->count * (uint64_t)r->chw * 4u;
     if (a->init_noise) {
         struct stat st;
-        r->init = fopen(a->init_noise, "rb");
-        if (!r->init || fstat(fileno(r->init), &st) != 0) {
+        /* O_NONBLOCK: a FIFO with no writer would otherwise block the open forever */
+        int fd = open(a->init_noise, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0 || fstat(fd, &st) != 0) {
             snprintf(err, errlen, "--init-noise %s: %s", a->init_noise, strerror(errno));
+            if (fd >= 0) close(fd);
             return -1;
         }
-        if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != total_bytes) {
+        if (!S_ISREG(st.st_mode)) {
+            snprintf(err, errlen, "--init-noise %s: not a regular file", a->init_noise);
+            close(fd);
+            return -1;
+        }
+        r->init = fdopen(fd, "rb");
+        if (!r->init) {
+            snprintf(err, errlen, "--init-noise %s: %s", a->init_noise, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        if ((uint64_t)st.st_size != total_bytes) {
             snprintf(err, errlen, "--init-noise %s: %lld bytes, but -n %d images of %dx%dx%d need %llu bytes "
                      "(%llu f32 values)", a->init_noise, (long long)st.st_size, a->count, r->c, r->s, r->s,
                      (unsigned long long)total_bytes, (unsigned long long)(total_bytes / 4));
@@ -217,6 +276,14 @@ static int check_inputs(run_state *r, char *err, size_t errlen) {
             if (numbered) numbered_name(a->out, i, name, sizeof name);
             else snprintf(name, sizeof name, "%s", a->out);
             if (check_not_input(a, name, err, errlen)) return -1;
+            if (a->out_raw && same_destination(name, a->out_raw)) {
+                if (numbered)
+                    snprintf(err, errlen, "--out-raw %.300s is also the name of image %d's PNG (-o %.300s)",
+                             a->out_raw, i, a->out);
+                else
+                    snprintf(err, errlen, "-o %.300s and --out-raw %.300s name the same file", a->out, a->out_raw);
+                return -1;
+            }
         }
         if (numbered) numbered_name(a->out, 0, name, sizeof name);
         if (sample_outfile_probe(name, err, errlen)) return -1;
@@ -290,7 +357,9 @@ static int write_png(run_state *r, const char *path, const uint8_t *pix, int w, 
         sample_outfile_abort(&r->png);
         return -1;
     }
-    return sample_outfile_commit(&r->png, err, errlen);
+    if (sample_outfile_commit(&r->png, err, errlen)) return -1;
+    r->images_written += n == 1 && !r->a->grid;
+    return 0;
 }
 
 /* Starting noise for images first..first+n-1: torch.manual_seed(seed + i); torch.randn(c, s, s)
@@ -331,16 +400,7 @@ static int write_raw(run_state *r, int n, char *err, size_t errlen) {
 static int run_batches(run_state *r, sample_progress *prog, long long *nfe_per_image, char *err, size_t errlen) {
     const sample_args *a = r->a;
     sculpt_sampler_options so;
-    sculpt_sampler_defaults(&so);
-    so.sampler = a->sampler;
-    so.steps = a->steps;
-    so.sigma_schedule = a->schedule;
-    so.spacing = a->spacing;
-    so.eta = a->eta;
-    so.churn = a->churn, so.tmin = a->tmin, so.tmax = a->tmax, so.snoise = a->snoise;
-    so.sigma_min = a->given_sigma_min ? a->sigma_min : 0.0f;
-    so.sigma_max = a->given_sigma_max ? a->sigma_max : 0.0f;
-    so.rho = a->rho;
+    sampler_options(a, &so);
     int batches = (a->count + a->batch - 1) / a->batch;
     for (int b = 0; b < batches; b++) {
         int first = b * a->batch;
@@ -350,12 +410,8 @@ static int run_batches(run_state *r, sample_progress *prog, long long *nfe_per_i
         sample_progress_batch(prog, b);
         sculpt_status st = sculpt_sampler_run(r->ctx, &so, n, r->rngs, r->x, sample_progress_cb, prog);
         if (st == SCULPT_E_INTERRUPTED || g_stop) return 1;
-        if ((st == SCULPT_E_ARG || st == SCULPT_E_UNSUPPORTED) && b == 0 && !prog->header_done) {
-            /* the sampler refused the options before evaluating anything */
-            snprintf(err, errlen, "%s", sculpt_ctx_errmsg(r->ctx));
-            if (!err[0]) snprintf(err, errlen, "--sampler %s: %s", sample_sampler_name(a->sampler), sculpt_status_string(st));
-            return -2;
-        }
+        /* the options passed sculpt_sampler_check in check_inputs: any failure now, even
+         * before the first step, is a failure of the run (exit 1), not refused input */
         if (st != SCULPT_OK) {
             sample_progress_finish(prog);
             snprintf(err, errlen, "sampling failed (%s, images %d..%d): %s: %s", sample_sampler_name(a->sampler),
@@ -417,8 +473,9 @@ static int run(const sample_args *a) {
     /* the start line waits for the first step, so a sampler that refuses the options
      * leaves its one line alone */
     char header[2048];
-    int hn = snprintf(header, sizeof header, "sample: %s, %d steps, %s; seed %llu", sample_sampler_name(a->sampler),
-                      a->steps, r.options, (unsigned long long)a->seed);
+    int hn = snprintf(header, sizeof header, "sample: %s, %d steps (%d NFE per image), %s; seed %llu",
+                      sample_sampler_name(a->sampler), a->steps, r.nfe_per_image, r.options,
+                      (unsigned long long)a->seed);
     if (a->count > 1 && hn > 0 && (size_t)hn < sizeof header)
         hn += snprintf(header + hn, sizeof header - (size_t)hn, " (images use seeds %llu..%llu)",
                        (unsigned long long)a->seed, (unsigned long long)(a->seed + (uint64_t)a->count - 1));
@@ -434,15 +491,16 @@ static int run(const sample_args *a) {
     int res = run_batches(&r, &prog, &nfe, err, sizeof err);
     sample_progress_finish(&prog);
     double wall = sample_now() - t0;
+    char kept[96] = "";
+    if (res != 0 && r.images_written > 0) /* numbered runs: finished images stay */
+        snprintf(kept, sizeof kept, " (%d complete image%s of %d kept)", r.images_written,
+                 r.images_written > 1 ? "s" : "", a->count);
     if (res == 1) {
-        fprintf(stderr, "sample: interrupted by %s; no partial file left\n",
-                g_signal == SIGTERM ? "SIGTERM" : "SIGINT");
+        fprintf(stderr, "sample: interrupted by %s; no partial file left%s\n",
+                g_signal == SIGTERM ? "SIGTERM" : "SIGINT", kept);
         rc = 128 + (g_signal ? (int)g_signal : SIGINT);
-    } else if (res == -2) {
-        fprintf(stderr, "sample: %s\n", err);
-        rc = EXIT_USAGE;
     } else if (res != 0) {
-        fprintf(stderr, "sample: %s\n", err);
+        fprintf(stderr, "sample: %s%s\n", err, kept);
         rc = EXIT_RUNTIME;
     } else if (!a->quiet) {
         char what[4200];

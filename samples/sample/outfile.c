@@ -3,10 +3,39 @@
 #include "outfile.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* Temporary names in progress, copied where a signal handler may read them: a slot is
+ * filled before the handler may need it and emptied only after the file is renamed or
+ * removed (an unlink of a name already gone is harmless). */
+#define LIVE_SLOTS 4
+#define LIVE_NAME 4096
+static char live_name[LIVE_SLOTS][LIVE_NAME];
+static volatile sig_atomic_t live_used[LIVE_SLOTS];
+
+static int live_add(const char *tmp) {
+    if (strlen(tmp) >= LIVE_NAME) return 0;
+    for (int i = 0; i < LIVE_SLOTS; i++)
+        if (!live_used[i]) {
+            memcpy(live_name[i], tmp, strlen(tmp) + 1);
+            live_used[i] = 1;
+            return i + 1;
+        }
+    return 0; /* more files at once than slots: still correct, just not signal-cleaned */
+}
+
+static void live_drop(int slot) {
+    if (slot > 0) live_used[slot - 1] = 0;
+}
+
+void sample_outfile_remove_all_from_signal(void) {
+    for (int i = 0; i < LIVE_SLOTS; i++)
+        if (live_used[i]) unlink(live_name[i]);
+}
 
 /* "<dir>/.<base>.tmp-XXXXXX" for path "<dir>/<base>". */
 static char *temp_name(const char *path) {
@@ -30,6 +59,7 @@ int sample_outfile_open(sample_outfile *o, const char *path, char *err, size_t e
         return -1;
     }
     int fd = mkstemp(o->tmp);
+    if (fd >= 0) o->slot = live_add(o->tmp);
     if (fd < 0) {
         snprintf(err, errlen, "%s: cannot create a file in its directory: %s", path, strerror(errno));
         free(o->tmp), o->tmp = NULL;
@@ -82,6 +112,7 @@ int sample_outfile_commit(sample_outfile *o, char *err, size_t errlen) {
 void sample_outfile_abort(sample_outfile *o) {
     if (o->f) fclose(o->f);
     if (o->tmp) unlink(o->tmp);
+    live_drop(o->slot); /* renamed (tmp freed by commit) or removed just now */
     free(o->tmp);
     free(o->path);
     memset(o, 0, sizeof *o);

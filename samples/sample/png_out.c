@@ -2,6 +2,7 @@
  * numpy round-half-to-even), grids laid out like torchvision's make_grid, libpng output. */
 #include "png_out.h"
 
+#include <errno.h>
 #include <math.h>
 #include <png.h>
 #include <setjmp.h>
@@ -44,18 +45,41 @@ size_t sample_grid_cell_offset(int index, int cols, int s, int width, int c) {
 typedef struct png_errctx {
     jmp_buf jb;
     char msg[200];
+    int err_no; /* errno when libpng gave up (its "Write Error" comes from a failed fwrite) */
 } png_errctx;
 
 static void on_png_error(png_structp png, png_const_charp msg) {
     png_errctx *e = (png_errctx *)png_get_error_ptr(png);
+    e->err_no = errno;
     snprintf(e->msg, sizeof e->msg, "%s", msg);
     longjmp(e->jb, 1);
 }
 static void on_png_warning(png_structp png, png_const_charp msg) { (void)png, (void)msg; }
 
-static int is_ascii_latin(const char *s) {
+static int is_ascii(const char *s) {
     for (; *s; s++)
         if ((unsigned char)*s >= 0x80) return 0;
+    return 1;
+}
+
+/* Well-formed UTF-8 (no overlong forms, surrogates or code points above U+10FFFF). */
+static int is_utf8(const char *text) {
+    const unsigned char *p = (const unsigned char *)text;
+    while (*p) {
+        unsigned c = *p, cp, min;
+        int len;
+        if (c < 0x80) { p++; continue; }
+        if ((c & 0xe0) == 0xc0) len = 2, cp = c & 0x1f, min = 0x80;
+        else if ((c & 0xf0) == 0xe0) len = 3, cp = c & 0x0f, min = 0x800;
+        else if ((c & 0xf8) == 0xf0) len = 4, cp = c & 0x07, min = 0x10000;
+        else return 0;
+        for (int i = 1; i < len; i++) {
+            if ((p[i] & 0xc0) != 0x80) return 0; /* also stops at the NUL */
+            cp = cp << 6 | (p[i] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+        p += len;
+    }
     return 1;
 }
 
@@ -71,6 +95,7 @@ int sample_png_write(FILE *f, const char *name, const uint8_t *pix, int w, int h
     }
     png_errctx e;
     e.msg[0] = '\0';
+    e.err_no = 0;
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &e, on_png_error, on_png_warning);
     if (!png) {
         snprintf(err, errlen, "%s: libpng could not start (out of memory)", name);
@@ -84,7 +109,10 @@ int sample_png_write(FILE *f, const char *name, const uint8_t *pix, int w, int h
     }
     if (setjmp(e.jb)) {
         png_destroy_write_struct(&png, &info);
-        snprintf(err, errlen, "%s: PNG encoding failed: %s", name, e.msg);
+        if (ferror(f) && e.err_no)
+            snprintf(err, errlen, "%s: PNG encoding failed: %s (%s)", name, e.msg, strerror(e.err_no));
+        else
+            snprintf(err, errlen, "%s: PNG encoding failed: %s", name, e.msg);
         return -1;
     }
     png_init_io(png, f);
@@ -96,7 +124,9 @@ int sample_png_write(FILE *f, const char *name, const uint8_t *pix, int w, int h
     if (key && text) {
         t.key = (png_charp)key;
         t.text = (png_charp)text;
-        if (is_ascii_latin(text)) {
+        /* iTXt must be UTF-8; text that is not (a file name in another encoding) goes
+         * into tEXt, whose bytes readers take as Latin-1 */
+        if (is_ascii(text) || !is_utf8(text)) {
             t.compression = PNG_TEXT_COMPRESSION_NONE;
             t.text_length = strlen(text);
         } else {
@@ -112,7 +142,7 @@ int sample_png_write(FILE *f, const char *name, const uint8_t *pix, int w, int h
     png_write_end(png, info);
     png_destroy_write_struct(&png, &info);
     if (fflush(f) != 0 || ferror(f)) {
-        snprintf(err, errlen, "%s: write failed", name);
+        snprintf(err, errlen, "%s: write failed: %s", name, strerror(errno));
         return -1;
     }
     return 0;

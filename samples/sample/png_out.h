@@ -24,7 +24,7 @@ void sample_grid_dims(int n, int s, int *cols, int *rows, int *width, int *heigh
 size_t sample_grid_cell_offset(int index, int cols, int s, int width, int c);
 
 /* Encode pixels [h, w, c] (c = 1 grey or 3 RGB, 8 bit, rows `stride` bytes apart) as PNG
- * into f, with a text chunk key=text (tEXt when text is ASCII, iTXt UTF-8 otherwise;
+ * into f, with a text chunk key=text (tEXt when text is ASCII or not UTF-8, iTXt otherwise;
  * text may be NULL). `name` is used in messages. 0 on success; -1 and one line in err. */
 int sample_png_write(FILE *f, const char *name, const uint8_t *pix, int w, int h, int c,
                      size_t stride, const char *key, const char *text, char *err, size_t errlen);

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -40,6 +41,11 @@ static void run_slurp(const char *path, char *buf, size_t len) {
     }
 }
 
+/* Non-zero: children started by run_start may write files of at most this many bytes
+ * (RLIMIT_FSIZE, SIGXFSZ ignored, so a longer write fails with EFBIG as a full disk fails
+ * with ENOSPC). */
+static long run_fsize_limit;
+
 /* Start argv[0] with argv; stdout/stderr go to <logdir>/stdout, <logdir>/stderr. */
 static pid_t run_start(char *const argv[], const char *logdir) {
     char o[1024], e[1024];
@@ -49,6 +55,11 @@ static pid_t run_start(char *const argv[], const char *logdir) {
     if (pid == 0) {
         int fo = open(o, O_WRONLY | O_CREAT | O_TRUNC, 0644), fe = open(e, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (fo < 0 || fe < 0) _exit(127);
+        if (run_fsize_limit > 0) {
+            struct rlimit rl = {(rlim_t)run_fsize_limit, (rlim_t)run_fsize_limit};
+            signal(SIGXFSZ, SIG_IGN);
+            if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(127);
+        }
         dup2(fo, 1), dup2(fe, 2);
         close(fo), close(fe);
         execv(argv[0], argv);

@@ -116,19 +116,33 @@ void sculpt_sampler_defaults(sculpt_sampler_options *o) {
     o->tmax = INFINITY;
 }
 
-/* x -> 1.5 tanh(x) + 0.1 * (one draw of the image's stream), with a progress call per step. */
+/* 77 steps stand for options a real sampler refuses: only the pre-flight check says so
+ * (the stub's run accepts them), so the command must ask before any work starts. */
+sculpt_status sculpt_sampler_check(const sculpt_model *m, const sculpt_sampler_options *o, int *nfe, char *err,
+                                   size_t errlen) {
+    if (o->steps == 77) {
+        if (err && errlen) snprintf(err, errlen, "sampler: %s: stub sampler: 77 steps are not supported", m->name);
+        return SCULPT_E_UNSUPPORTED;
+    }
+    if (nfe) *nfe = o->steps;
+    return SCULPT_OK;
+}
+
+/* x -> 1.5 tanh(x) + 0.1 * (one draw of the image's stream), with a progress call per step.
+ * 78 steps: the network fails at its first evaluation (SCULPT_E_ARG, before any progress). */
 sculpt_status sculpt_sampler_run(sculpt_ctx *c, const sculpt_sampler_options *o, int n, sculpt_rng *rngs,
                                  float *x, sculpt_progress_fn fn, void *user) {
     if (n < 1 || n > c->max_batch || o->steps < 1) return SCULPT_E_ARG;
-    if (o->steps == 77) { /* stands for options a real sampler refuses before any work */
-        snprintf(c->err, sizeof c->err, "stub sampler: 77 steps are not supported");
-        return SCULPT_E_UNSUPPORTED;
+    if (o->steps == 78) {
+        snprintf(c->err, sizeof c->err, "stub network: evaluation failed");
+        return SCULPT_E_ARG;
     }
     size_t chw = (size_t)c->m->cfg.in_channels * (size_t)c->m->cfg.sample_size * (size_t)c->m->cfg.sample_size;
     for (int step = 1; step <= o->steps; step++) {
-        if (c->m->delay_ms > 0) {
-            struct timespec ts = {c->m->delay_ms / 1000, (long)(c->m->delay_ms % 1000) * 1000000L};
-            nanosleep(&ts, NULL);
+        if (c->m->delay_ms > 0) { /* the whole delay, even when a signal interrupts it (as a
+                                     * network evaluation would not stop either) */
+            struct timespec ts = {c->m->delay_ms / 1000, (long)(c->m->delay_ms % 1000) * 1000000L}, rest;
+            while (nanosleep(&ts, &rest) != 0) ts = rest;
         }
         if (fn && fn(user, step, o->steps, step)) return SCULPT_E_INTERRUPTED;
     }

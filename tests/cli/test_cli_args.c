@@ -98,6 +98,11 @@ int main(void) {
     refused("--bogus", "unknown option '--bogus'");
     refused("--steps=5 --stpes 4", "unknown option '--stpes'");
     refused("-x", "unknown option '-x'");
+    /* flags take no value; a prefix of a flag with a value is an unknown option, not a flag */
+    refused("--grid=1", "--grid takes no value");
+    refused("--quiet=yes", "--quiet takes no value");
+    refused("--g=1", "unknown option '--g'");
+    refused("--qu=1", "unknown option '--qu'");
     refused("picture.png", "unexpected argument 'picture.png'");
     refused("-", "unexpected argument '-'");
     refused("--grid=1", "--grid takes no value");

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 
 #include "default_model.h"
+#include "png_read.h"
 #include "run_util.h"
 
 static char g_exe[1024], g_fix[1024], g_unet[1024], g_out[256], g_log[256];
@@ -81,35 +82,18 @@ static int same_files(const char *a, const char *b) {
 }
 
 /* PNG pixels [s, s, c] of one file; NULL if unreadable or not s x s x c. */
+/* The pixels of PNG `name` in the output dir if it is s x s with c channels (else NULL),
+ * and its text chunk in text. */
 static unsigned char *png_pixels(const char *name, int s, int c, char *text, size_t textlen) {
     char p[512];
+    png_read r;
     snprintf(p, sizeof p, "%s/%s", g_out, name);
-    FILE *f = fopen(p, "rb");
-    if (!f) return NULL;
-    unsigned char *pix = NULL;
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-    png_infop info = png_create_info_struct(png);
-    if (setjmp(png_jmpbuf(png))) {
-        png_destroy_read_struct(&png, &info, NULL);
-        fclose(f);
-        free(pix);
-        return NULL;
-    }
-    png_init_io(png, f);
-    png_read_png(png, info, PNG_TRANSFORM_IDENTITY, NULL);
-    int ct = png_get_color_type(png, info);
-    if ((int)png_get_image_width(png, info) == s && (int)png_get_image_height(png, info) == s &&
-        png_get_bit_depth(png, info) == 8 && ct == (c == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY)) {
-        png_bytepp rows = png_get_rows(png, info);
-        pix = malloc((size_t)s * (size_t)s * (size_t)c);
-        for (int y = 0; y < s; y++) memcpy(pix + (size_t)y * (size_t)s * (size_t)c, rows[y], (size_t)s * (size_t)c);
-    }
-    png_textp t;
-    int nt = 0;
     text[0] = '\0';
-    if (png_get_text(png, info, &t, &nt) > 0 && nt > 0) snprintf(text, textlen, "%s", t[0].text);
-    png_destroy_read_struct(&png, &info, NULL);
-    fclose(f);
+    if (png_read_file(p, &r)) return NULL;
+    snprintf(text, textlen, "%s", r.text);
+    unsigned char *pix = r.w == s && r.h == s && r.c == c ? r.pix : NULL;
+    if (pix) r.pix = NULL; /* handed to the caller */
+    png_read_free(&r);
     return pix;
 }
 
@@ -261,6 +245,12 @@ props:;
     /* 5. the model's training steps bound ddpm/ddim */
     run_fmt(&r, "--weights %%U/tiny.bin --sampler ddpm --steps 1001 -o %%O/x.png", "");
     CHECK(r.status == 2 && run_one_line(r.err) && strstr(r.err, "1000 training steps"));
+    CHECK(run_count_files(g_out) == 0);
+    /* the sampler's own refusals (sculpt_sampler_check) come before any work, naming the
+     * weights and the numbers */
+    run_fmt(&r, "--weights %%U/tiny.bin --sampler ddim --spacing trailing --steps 61 -o %%O/x.png --out-raw %%O/x.f32", "");
+    CHECKF(r.status == 2 && run_one_line(r.err) && strstr(r.err, "tiny.bin") && strstr(r.err, "62 values, not 61"),
+           "%d: %s", r.status, r.err);
     CHECK(run_count_files(g_out) == 0);
     g_expect_refusal = 0;
     /* 6. kernel paths this CPU lacks are refused before any work */

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "outfile.h"
+#include "png_read.h"
 #include "png_out.h"
 #include "progress.h"
 #include "test.h"
@@ -21,49 +22,6 @@ static int quant_ref(float x) {
     int r = (int)fl;
     if (frac > 0.5 || (frac == 0.5 && (r % 2) == 1)) r++;
     return r;
-}
-
-typedef struct png_read {
-    int w, h, color, depth;
-    unsigned char *pix;
-    char text_key[80];
-    char *text;
-    int text_compression;
-} png_read;
-
-static int read_png(const char *path, png_read *out) {
-    memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-    png_infop info = png_create_info_struct(png);
-    if (setjmp(png_jmpbuf(png))) {
-        png_destroy_read_struct(&png, &info, NULL);
-        fclose(f);
-        return -1;
-    }
-    png_init_io(png, f);
-    png_read_png(png, info, PNG_TRANSFORM_IDENTITY, NULL);
-    out->w = (int)png_get_image_width(png, info);
-    out->h = (int)png_get_image_height(png, info);
-    out->color = png_get_color_type(png, info);
-    out->depth = png_get_bit_depth(png, info);
-    int ch = out->color == PNG_COLOR_TYPE_RGB ? 3 : 1;
-    png_bytepp rows = png_get_rows(png, info);
-    out->pix = malloc((size_t)out->w * (size_t)out->h * (size_t)ch);
-    for (int y = 0; y < out->h; y++) memcpy(out->pix + (size_t)y * (size_t)out->w * (size_t)ch, rows[y], (size_t)out->w * (size_t)ch);
-    png_textp text;
-    int nt = 0;
-    if (png_get_text(png, info, &text, &nt) > 0 && nt > 0) {
-        snprintf(out->text_key, sizeof out->text_key, "%s", text[0].key);
-        size_t len = text[0].compression > 0 ? text[0].itxt_length : text[0].text_length;
-        out->text = calloc(1, len + 1);
-        memcpy(out->text, text[0].text, len);
-        out->text_compression = text[0].compression;
-    }
-    png_destroy_read_struct(&png, &info, NULL);
-    fclose(f);
-    return 0;
 }
 
 static int count_entries(const char *dir) {
@@ -121,7 +79,7 @@ static void test_png_roundtrip(const char *dir, int c, const char *text) {
     CHECKF(sample_png_write(f, path, pix, s, s, c, (size_t)s * (size_t)c, "parameters", text, err, sizeof err) == 0, "%s", err);
     fclose(f);
     png_read r;
-    CHECKF(read_png(path, &r) == 0, "%s unreadable", path);
+    CHECKF(png_read_file(path, &r) == 0, "%s unreadable", path);
     CHECK(r.w == s && r.h == s && r.depth == 8);
     CHECK(r.color == (c == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY));
     int bad = 0;
@@ -134,11 +92,22 @@ static void test_png_roundtrip(const char *dir, int c, const char *text) {
     CHECKF(bad == 0, "%d pixels wrong in %s", bad, path);
     CHECK(strcmp(r.text_key, "parameters") == 0);
     CHECKF(r.text && strcmp(r.text, text) == 0, "text '%s'", r.text ? r.text : "(none)");
-    int ascii = 1;
-    for (const char *p = text; *p; p++) if ((unsigned char)*p >= 0x80) ascii = 0;
-    CHECK(ascii ? r.text_compression == PNG_TEXT_COMPRESSION_NONE : r.text_compression == PNG_ITXT_COMPRESSION_NONE);
-    free(r.pix);
-    free(r.text);
+    /* ASCII: tEXt; valid UTF-8: iTXt; other bytes (a Latin-1 file name): tEXt, as iTXt
+     * must hold UTF-8 */
+    int ascii = 1, utf8 = 1;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if (*p < 0x80) continue;
+        ascii = 0;
+        int more = (*p & 0xe0) == 0xc0 ? 1 : (*p & 0xf0) == 0xe0 ? 2 : (*p & 0xf8) == 0xf0 ? 3 : -1;
+        for (int k = 1; k <= more; k++)
+            if ((p[k] & 0xc0) != 0x80) more = -1;
+        if (more < 0) utf8 = 0;
+        else p += more;
+    }
+    CHECKF(!ascii && utf8 ? r.text_compression == PNG_ITXT_COMPRESSION_NONE
+                          : r.text_compression == PNG_TEXT_COMPRESSION_NONE,
+           "'%s': chunk compression %d", text, r.text_compression);
+    png_read_free(&r);
     unlink(path);
     /* refused: channel counts PNG cannot hold here, bad sizes */
     f = tmpfile();
@@ -182,7 +151,7 @@ static void test_grid(const char *dir) {
     CHECK(f && sample_png_write(f, path, g, w, h, c, (size_t)w * (size_t)c, "parameters", "grid", err, sizeof err) == 0);
     if (f) fclose(f);
     png_read r;
-    CHECK(read_png(path, &r) == 0 && r.w == 20 && r.h == 20);
+    CHECK(png_read_file(path, &r) == 0 && r.w == 20 && r.h == 20);
     int bad = 0;
     for (int y = 0; y < h && r.pix; y++)
         for (int x = 0; x < w; x++)
@@ -194,8 +163,7 @@ static void test_grid(const char *dir) {
                 if (r.pix[((size_t)y * (size_t)w + (size_t)x) * 3 + (size_t)ch] != want) bad++;
             }
     CHECKF(bad == 0, "%d grid pixels wrong", bad);
-    free(r.pix);
-    free(r.text);
+    png_read_free(&r);
     free(g);
     unlink(path);
 }
@@ -307,6 +275,7 @@ int main(int argc, char **argv) {
     test_quantize(fixdir);
     test_png_roundtrip(dir, 3, "sampler: ddim, steps: 50, seed: 0");
     test_png_roundtrip(dir, 1, "sampler: heun, weights: m\xc3\xa9lange.bin");
+    test_png_roundtrip(dir, 3, "sampler: heun, weights: m\xe9lange.bin"); /* not UTF-8 */
     test_grid(dir);
     test_outfile(dir);
     test_progress();

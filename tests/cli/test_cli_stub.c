@@ -4,8 +4,9 @@
 #include <png.h>
 
 #include "default_model.h"
-#include "sculpt.h"
+#include "png_read.h"
 #include "run_util.h"
+#include "sculpt.h"
 
 static char g_exe[1024], g_in[256], g_out[256], g_log[256];
 
@@ -58,42 +59,26 @@ static void refused(const char *line, const char *want) {
     run_clear_dir(g_out);
 }
 
-typedef struct png_img {
-    int w, h, c;
-    unsigned char *pix;
-    char text[2048];
-} png_img;
+/* Failed while running (after the input was accepted): exit 1, one line, no file. */
+static void failed(const char *line, const char *want) {
+    run_result r;
+    run(line, &r);
+    CHECKF(r.status == 1, "'%s': exit %d (stderr: %s)", line, r.status, r.err);
+    const char *last = r.err, *nl;
+    while ((nl = strchr(last, '\n')) && nl[1]) last = nl + 1; /* progress lines may precede it */
+    CHECKF(strncmp(last, "sample: ", 8) == 0 && strstr(last, want) != NULL, "'%s': last line '%s' lacks '%s'", line,
+           last, want);
+    CHECKF(run_count_files(g_out) == 0, "'%s' left files", line);
+    run_clear_dir(g_out);
+}
+
+typedef png_read png_img;
 
 static int load_png(const char *path, png_img *im) {
-    memset(im, 0, sizeof *im);
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-    png_infop info = png_create_info_struct(png);
-    if (setjmp(png_jmpbuf(png))) {
-        png_destroy_read_struct(&png, &info, NULL);
-        fclose(f);
-        return -1;
-    }
-    png_init_io(png, f);
-    png_read_png(png, info, PNG_TRANSFORM_IDENTITY, NULL);
-    im->w = (int)png_get_image_width(png, info);
-    im->h = (int)png_get_image_height(png, info);
-    im->c = png_get_color_type(png, info) == PNG_COLOR_TYPE_RGB ? 3 : png_get_color_type(png, info) == PNG_COLOR_TYPE_GRAY ? 1 : -1;
-    if (im->c > 0 && png_get_bit_depth(png, info) == 8) {
-        png_bytepp rows = png_get_rows(png, info);
-        size_t rb = (size_t)im->w * (size_t)im->c;
-        im->pix = malloc(rb * (size_t)im->h);
-        for (int y = 0; y < im->h; y++) memcpy(im->pix + (size_t)y * rb, rows[y], rb);
-    }
-    png_textp t;
-    int nt = 0;
-    if (png_get_text(png, info, &t, &nt) > 0)
-        for (int i = 0; i < nt; i++)
-            if (strcmp(t[i].key, "parameters") == 0) snprintf(im->text, sizeof im->text, "%s", t[i].text);
-    png_destroy_read_struct(&png, &info, NULL);
-    fclose(f);
-    return im->pix ? 0 : -1;
+    if (png_read_file(path, im)) return -1;
+    if (im->pix) return 0;
+    png_read_free(im);
+    return -1;
 }
 
 /* Pixels of image `img` (c x s x s CHW floats) at (x0, y0) of a PNG equal the formula. */
@@ -149,6 +134,8 @@ static void test_refusals(void) {
     refused("--weights %I/m3.stub -n 2 --init-noise %I/noise1.f32 -o %O/x.png",
             "noise1.f32: 768 bytes, but -n 2 images of 3x8x8 need 1536 bytes (384 f32 values)");
     refused("--weights %I/m3.stub --init-noise %I -o %O/x.png", "--init-noise");
+    /* a FIFO is refused at once, not waited on for a writer */
+    refused("--weights %I/m3.stub --init-noise %I/noise.fifo -o %O/x.png", "noise.fifo: not a regular file");
     refused("--weights %I/m3.stub -o %O/no/such/dir/x.png", "no/such/dir/x.png");
     refused("--weights %I/m3.stub -o %O", "is a directory");
     refused("--weights %I/m3.stub -o %I/m3.stub", "m3.stub: the output would replace the --weights file");
@@ -156,7 +143,16 @@ static void test_refusals(void) {
     refused("--weights %I/m3.stub --init-noise %I/noise1.f32 --out-raw %I/noise1.f32", "would replace the --init-noise file");
     refused("--weights %I/m3.stub --out-raw %O/nodir/x.f32", "nodir/x.f32");
     refused("--weights %I/m3.stub --precision bf16 -o %O/x.png", "cannot set up the network (batch 1, threads 0, precision bf16, isa auto): stub: create failed");
+    /* the sampler's verdict comes from sculpt_sampler_check before any work (the stub's run
+     * would accept 77 steps) */
     refused("--weights %I/m3.stub --steps 77 -o %O/x.png --out-raw %O/x.f32", "stub sampler: 77 steps are not supported");
+    refused("--weights %I/m3.stub -n 2 -o %O/x.png --out-raw %O/x-0001.png", "is also the name of image 1's PNG");
+    /* one destination spelled two ways: the raw file would be renamed over the PNG */
+    refused("--weights %I/m3.stub -o %O/x.png --out-raw %O/./x.png", "name the same file");
+    refused("--weights %I/m3.stub -n 3 -o %O/x.png --out-raw %O/../out/x-0002.png", "is also the name of image 2's PNG");
+    /* a network failure before the first step is a failed run (exit 1), not refused input */
+    failed("--weights %I/m3.stub --steps 78 -o %O/x.png --out-raw %O/x.f32", "sampling failed");
+    failed("--weights %I/m3.stub --steps 78 -n 3 --batch 1 -o %O/x.png", "stub network: evaluation failed");
     if (sculpt_default_model_size == 0)
         refused("-o %O/x.png", "no default model is built into this binary; pass --weights FILE");
 }
@@ -170,6 +166,7 @@ static void test_outputs(void) {
     run("--weights %I/m3.stub --steps 3 --seed 5 -o %O/one.png --out-raw %O/one.f32", &r);
     CHECKF(r.status == 0, "exit %d: %s", r.status, r.err);
     CHECKF(strstr(r.err, "seed 5") != NULL, "seed not printed: %s", r.err);
+    CHECKF(strstr(r.err, "3 steps (3 NFE per image)") != NULL, "NFE not in the start line: %s", r.err);
     CHECKF(strstr(r.err, "1 image, 3 NFE each") && strstr(r.err, "images/s"), "summary: %s", r.err);
     CHECK(run_count_files(g_out) == 2);
     float *raw = load_raw("one.f32", (size_t)chw);
@@ -179,7 +176,7 @@ static void test_outputs(void) {
     const char *want[] = {"sampler: ddim", "steps: 3", "spacing: leading", "eta: 0", "seed: 5", "weights: m3.stub",
                           "checksum: 0123456789abcdef", ("sculpt: " SCULPT_VERSION_STRING), "size: 8x8"};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) CHECKF(strstr(im.text, want[i]), "text lacks '%s': %s", want[i], im.text);
-    free(im.pix);
+    png_read_free(&im);
     free(raw);
     run_clear_dir(g_out);
 
@@ -195,7 +192,7 @@ static void test_outputs(void) {
         CHECKF(load_png(p, &im) == 0, "%s", p);
         if (raw && im.pix) CHECKF(compare_cell(&im, raw + (size_t)i * (size_t)chw, c, s, 0, 0) == 0, "%s pixels", p);
         CHECKF(strstr(im.text, seed) && strstr(im.text, "schedule: karras") && strstr(im.text, "churn: 0.5"), "%s", im.text);
-        free(im.pix);
+        png_read_free(&im);
     }
     /* the same images with other batch sizes */
     float *raw1 = NULL;
@@ -217,7 +214,7 @@ static void test_outputs(void) {
     for (int i = 0; i < 5 && raw && im.pix; i++)
         CHECKF(compare_cell(&im, raw + (size_t)i * (size_t)chw, c, s, 2 + (i % 3) * 10, 2 + (i / 3) * 10) == 0, "cell %d", i);
     CHECKF(strstr(im.text, "seed: 3, images: 5, seeds: 3..7"), "%s", im.text);
-    free(im.pix);
+    png_read_free(&im);
     free(raw);
     run_clear_dir(g_out);
 
@@ -228,7 +225,7 @@ static void test_outputs(void) {
     snprintf(p, sizeof p, "%s/grey.png", g_out);
     CHECK(load_png(p, &im) == 0 && im.c == 1 && im.w == 8);
     if (raw && im.pix) CHECK(compare_cell(&im, raw, 1, 8, 0, 0) == 0);
-    free(im.pix);
+    png_read_free(&im);
     free(raw);
     run_clear_dir(g_out);
 
@@ -265,8 +262,32 @@ static void test_outputs(void) {
     CHECK(run_count_files(g_out) == 0);
 }
 
+/* A destination that fills up (every file limited to 8 KiB, as a full disk): the write
+ * fails with a line naming the file and the system's reason, exit 1, and no file is left,
+ * neither the output nor its temporary. */
+static void test_disk_full(void) {
+    run_fsize_limit = 8192;
+    failed("--weights %I/m3.stub --steps 2 -n 40 --batch 8 -q --out-raw %O/big.f32", "--out-raw");
+    failed("--weights %I/m3.stub --steps 2 -n 40 --batch 8 -q --out-raw %O/big.f32", "big.f32: write failed: File too large");
+    failed("--weights %I/m3.stub --steps 2 -n 400 --batch 64 --grid -q -o %O/grid.png", "grid.png: PNG encoding failed");
+    failed("--weights %I/m3.stub --steps 2 -n 400 --batch 64 --grid -q -o %O/grid.png", "(File too large)");
+    /* numbered images that fit are kept and counted; the raw file that does not is gone */
+    run_result r;
+    run("--weights %I/m3.stub --steps 2 -n 20 --batch 4 -q -o %O/k.png --out-raw %O/k.f32", &r);
+    CHECKF(r.status == 1 && strstr(r.err, "k.f32: write failed") && strstr(r.err, "complete images of 20 kept"),
+           "exit %d: %s", r.status, r.err);
+    int kept = run_count_files(g_out);
+    char want[64];
+    snprintf(want, sizeof want, "(%d complete images of 20 kept)", kept);
+    CHECKF(kept > 0 && kept < 20 && strstr(r.err, want), "%d files left: %s", kept, r.err);
+    run_clear_dir(g_out);
+    run_fsize_limit = 0;
+}
+
 /* Send sig once the run has printed a progress line; expect exit 128+sig and no file. */
-static void test_signal(int sig, const char *extra) {
+/* twice: a second signal right after the first ends the process at once (killed by the
+ * signal), and the temporary files in progress are still removed. */
+static void test_signal(int sig, const char *extra, int twice) {
     char line[1024], cmd[1024];
     snprintf(line, sizeof line, "--weights %%I/slow.stub --steps 200 %s", extra);
     expand(line, cmd, sizeof cmd);
@@ -288,11 +309,17 @@ static void test_signal(int sig, const char *extra) {
     }
     CHECKF(seen, "no progress line before the signal: %s", txt);
     kill(pid, sig);
+    if (twice) { /* after the first was handled, while the step (20 ms) still runs */
+        struct timespec ts = {0, 3000000L};
+        nanosleep(&ts, NULL);
+        kill(pid, sig);
+    }
     run_result r;
     run_finish(pid, g_log, &r);
     CHECKF(r.status == 128 + sig, "signal %d: exit %d (%s)", sig, r.status, r.err);
-    CHECKF(strstr(r.err, "interrupted") != NULL, "%s", r.err);
-    CHECKF(run_count_files(g_out) == 0, "signal %d left %d files", sig, run_count_files(g_out));
+    if (!twice) CHECKF(strstr(r.err, "interrupted") != NULL, "%s", r.err);
+    CHECKF(run_count_files(g_out) == 0, "signal %d%s left %d files", sig, twice ? " twice" : "",
+           run_count_files(g_out));
     run_clear_dir(g_out);
 }
 
@@ -327,6 +354,8 @@ int main(int argc, char **argv) {
     snprintf(p, sizeof p, "%s/noise2.f32", g_in);
     f = fopen(p, "wb");
     if (f) fwrite(noise, 4, 2 * 192, f), fclose(f);
+    snprintf(p, sizeof p, "%s/noise.fifo", g_in);
+    CHECK(mkfifo(p, 0600) == 0);
 
     if (run_cannot_start(g_exe, g_log)) {
         run_clear_dir(g_in), rmdir(g_in), run_clear_dir(g_log), rmdir(g_log), rmdir(g_out), rmdir(root);
@@ -334,9 +363,12 @@ int main(int argc, char **argv) {
     }
     test_refusals();
     test_outputs();
-    test_signal(SIGINT, "-o %O/int.png");
-    test_signal(SIGTERM, "-n 3 --grid -o %O/term.png --out-raw %O/term.f32");
-    test_signal(SIGINT, "-n 4 --batch 1 -o %O/num.png --out-raw %O/num.f32");
+    test_disk_full();
+    test_signal(SIGINT, "-o %O/int.png", 0);
+    test_signal(SIGTERM, "-n 3 --grid -o %O/term.png --out-raw %O/term.f32", 0);
+    test_signal(SIGINT, "-n 4 --batch 1 -o %O/num.png --out-raw %O/num.f32", 0);
+    test_signal(SIGINT, "-n 2 -o %O/twice.png --out-raw %O/twice.f32", 1);
+    test_signal(SIGTERM, "--out-raw %O/twice.f32", 1);
     run_clear_dir(g_in), run_clear_dir(g_out), run_clear_dir(g_log);
     rmdir(g_in), rmdir(g_out), rmdir(g_log), rmdir(root);
     TEST_DONE();

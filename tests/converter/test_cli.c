@@ -3,6 +3,7 @@
  * tensor equals PyTorch's bit for bit, that all formats/layouts give the same data, that the
  * config and schedule tables are exact, and that refusals are one line with no file left.
  * usage: test_cli CONVERT_WEIGHTS FIXTURE_DIR formats|others */
+#include <dirent.h>
 #include <stdarg.h>
 
 #include "cw_test.h"
@@ -99,13 +100,25 @@ static void check_schedule(const char *label, const char *flat, const char *name
     sculpt_model_close(m);
 }
 
+/* Temporary files of a conversion to `out` ("out.tmp", "out.tmp.XXXXXX") still on disk. */
+static int tmp_left(const char *out) {
+    const char *slash = strrchr(out, '/');
+    char dir[512], pre[300];
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - out) : 1, slash ? out : ".");
+    snprintf(pre, sizeof pre, "%s.tmp", slash ? slash + 1 : out);
+    DIR *d = opendir(dir);
+    int n = 0;
+    if (!d) return 0;
+    for (struct dirent *e; (e = readdir(d));) n += !strncmp(e->d_name, pre, strlen(pre));
+    closedir(d);
+    return n;
+}
+
 static uint64_t good(const char *label, const char *stem, const char *out) {
     uint64_t sum = 0;
     CHECKF(cw_exists(out), "%s: no output", label);
     if (cw_exists(out)) sum = check_tensors(label, out, stem);
-    char tmp[600];
-    snprintf(tmp, sizeof tmp, "%s.tmp", out);
-    CHECKF(!cw_exists(tmp), "%s: %s left behind", label, tmp);
+    CHECKF(!tmp_left(out), "%s: a temporary %s.tmp* left behind", label, out);
     return sum;
 }
 
@@ -126,9 +139,7 @@ static void refused(const char *label, const char *needle, int rc) {
     CHECKF(cw_file_contains(ERRP, "convert-weights: "), "%s: stderr lacks the program name", label);
     CHECKF(cw_file_contains(ERRP, needle), "%s: stderr does not mention '%s'", label, needle);
     if (rc == 0 || !cw_file_contains(ERRP, needle)) show_stderr();
-    char tmp[600];
-    snprintf(tmp, sizeof tmp, "%s.tmp", OUTP);
-    CHECKF(!cw_exists(OUTP) && !cw_exists(tmp), "%s: output file left behind", label);
+    CHECKF(!cw_exists(OUTP) && !tmp_left(OUTP), "%s: output file left behind", label);
 }
 
 #define REFUSE(label, needle, ...)                  \
@@ -373,6 +384,73 @@ static void others(void) {
         unlink(OUTP);
     }
 
+    /* ---- -o naming an input, a folder or an unusable place (review regressions) ---- */
+    {
+        size_t len = 0, len2 = 0;
+        unsigned char *b = test_read_file(tiny, &len), *b2;
+        const char *copy = tp("in.safetensors"), *cfgcopy = tp("in_config.json");
+        FILE *f = fopen(copy, "wb");
+        if (b && f) fwrite(b, 1, len, f);
+        if (f) fclose(f);
+        unsigned char *cb = test_read_file(tcfg, &len2);
+        f = fopen(cfgcopy, "wb");
+        if (cb && f) fwrite(cb, 1, len2, f);
+        if (f) fclose(f);
+        /* -o INPUT used to replace the checkpoint with the flat file */
+        rc = run(copy, "--config", tcfg, "-o", copy, NULL);
+        CHECKF(rc == 1 && cw_count_lines(ERRP) == 1 && cw_file_contains(ERRP, "is the input checkpoint"),
+               "-o INPUT: exit %d", rc);
+        size_t l3 = 0;
+        b2 = test_read_file(copy, &l3);
+        CHECK(b && b2 && l3 == len && !memcmp(b, b2, len));
+        free(b2);
+        CHECK(!tmp_left(copy));
+        rc = run(copy, "--config", cfgcopy, "-o", cfgcopy, NULL);
+        CHECKF(rc == 1 && cw_file_contains(ERRP, "is the config"), "-o CONFIG: exit %d", rc);
+        CHECK(cw_file_contains(cfgcopy, "UNet2DModel"));
+        /* INPUT named OUT.tmp: the old fixed temporary name truncated the mapped input
+         * (SIGBUS, input destroyed) */
+        char otmp[600];
+        snprintf(otmp, sizeof otmp, "%s.tmp", OUTP);
+        unlink(OUTP);
+        rename(copy, otmp);
+        rc = run(otmp, "--config", tcfg, "-o", OUTP, NULL);
+        CHECKF(rc == 0, "input at OUT.tmp: exit %d", rc);
+        b2 = test_read_file(otmp, &l3);
+        CHECK(b && b2 && l3 == len && !memcmp(b, b2, len));
+        free(b2);
+        CHECK(check_tensors("input at OUT.tmp", OUTP, NULL) != 0);
+        /* an unrelated OUT.tmp is neither overwritten nor removed */
+        FILE *k = fopen(otmp, "wb");
+        if (k) { fputs("keep", k); fclose(k); }
+        unlink(OUTP);
+        rc = run(tiny, "--config", tcfg, "-o", OUTP, NULL);
+        CHECKF(rc == 0 && cw_file_contains(otmp, "keep"), "existing OUT.tmp: exit %d", rc);
+        unlink(otmp);
+        CHECK(!tmp_left(OUTP));
+        unlink(OUTP);
+        unlink(cfgcopy);
+        free(b);
+        free(cb);
+    }
+    {
+        /* a FIFO is refused, never opened (--info and --config used to block on it forever) */
+        const char *fifo = tp("fifo");
+        CHECK(mkfifo(fifo, 0600) == 0);
+        REFUSE("FIFO as INPUT", "not a regular file", fifo, "-o", OUTP);
+        REFUSE("FIFO as --config", "not a regular file", tiny, "--config", fifo, "-o", OUTP);
+        REFUSE("FIFO as --scheduler-config", "not a regular file", tiny, "--config", tcfg, "--scheduler-config", fifo,
+               "-o", OUTP);
+        REFUSE("FIFO as -o", "not a regular file", tiny, "--config", tcfg, "-o", fifo);
+        rc = run("--info", fifo, NULL);
+        CHECKF(rc == 1 && cw_file_contains(ERRP, "not a regular file"), "--info FIFO: exit %d", rc);
+        unlink(fifo);
+    }
+    REFUSE("-o a folder", "names a folder", tiny, "--config", tcfg, "-o", TMP);
+    REFUSE("-o ending in /", "names a folder", tiny, "--config", tcfg, "-o", tp("sub/"));
+    REFUSE("-o in a missing folder", "cannot create", tiny, "--config", tcfg, "-o", tp("no_such_dir/out.bin"));
+    REFUSE("-o under a file", "cannot create", tiny, "--config", tcfg, "-o", tp("stderr.txt/out.bin"));
+
     /* ---- --info on a flat file and on checkpoints ---- */
     unlink(OUTP);
     rc = run(fx("ddpm_folder"), "-o", OUTP, NULL);
@@ -392,6 +470,16 @@ static void others(void) {
     CHECK(rc == 1 && cw_count_lines(ERRP) == 1 && cw_file_contains(STDP, "safetensors checkpoint, 2 tensors"));
     rc = run("--help", NULL);
     CHECK(rc == 0 && cw_file_contains(STDP, "usage:"));
+    {
+        /* --info and --help whose output is lost fail (review regression: exit 0 before) */
+        char *argv_info[] = {(char *)CW, "--info", OUTP, NULL}, *argv_help[] = {(char *)CW, "--help", NULL};
+        if (cw_exists("/dev/full")) {
+            rc = cw_run(argv_info, "/dev/full", ERRP);
+            CHECKF(rc == 1 && cw_file_contains(ERRP, "standard output"), "--info > /dev/full: exit %d", rc);
+            rc = cw_run(argv_help, "/dev/full", ERRP);
+            CHECKF(rc == 1 && cw_file_contains(ERRP, "standard output"), "--help > /dev/full: exit %d", rc);
+        }
+    }
 
 }
 

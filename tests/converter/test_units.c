@@ -3,6 +3,7 @@
  * schedule's betas/alphas_cumprod (schedules/NAME.raw: torch.linspace, cumprod, diffusers'
  * betas_for_alpha_bar), bit for bit. usage: test_units FIXTURE_DIR */
 #include "cw.h"
+#include "sampler/sampler.h"
 #include "test.h"
 
 static const char *FIX;
@@ -120,7 +121,7 @@ static void test_schedules(void) {
         "{\"prediction_type\": \"x0\"}", "{\"thresholding\": true}", "{\"num_train_timesteps\": 0}",
         "{\"num_train_timesteps\": 10.5}", "{\"trained_betas\": [0.1, 1.5]}", "{\"beta_end\": \"0.02\"}",
         "{\"beta_start\": 0}", "{\"num_train_timesteps\": 100000, \"beta_start\": 0.5, \"beta_end\": 0.9}",
-        "[1, 2]"};
+        "[1, 2]", "{\"trained_betas\": [0.1, 0.2], \"num_train_timesteps\": 3}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char jerr[256];
         json_value *j = json_parse(bad[i], strlen(bad[i]), 64, jerr, sizeof jerr);
@@ -132,6 +133,38 @@ static void test_schedules(void) {
         cw_schedule_free(&s);
         json_free(j);
     }
+}
+
+/* Review regressions: scheduler keys kept as metadata never fail the conversion (a C1
+ * control or a newline used to make cw_meta_set refuse the whole file, or vanish); a
+ * trained_betas list sets T when num_train_timesteps is absent. */
+static void test_schedule_extras(void) {
+    static const char js[] = "{\"_class_name\": \"DDIM\\u0085x\", \"timestep_spacing\": \"a\\nb\", "
+                             "\"trained_betas\": [0.1, 0.2, 0.3]}";
+    char jerr[256], err[CW_ERR];
+    json_value *j = json_parse(js, strlen(js), 64, jerr, sizeof jerr);
+    CHECKF(j != NULL, "%s", jerr);
+    cw_schedule s;
+    memset(&s, 0, sizeof s);
+    CHECKF(j && cw_schedule_from_json(&s, j, "sched.json", err) == 0, "%s", err);
+    CHECK(s.s.num_train_timesteps == 3 && s.s.beta_schedule == SCULPT_BETA_TRAINED);
+    CHECKF(strstr(s.extra, "scheduler._class_name=DDIM??x\n") && strstr(s.extra, "scheduler.timestep_spacing=a?b\n"),
+           "extras: %s", s.extra);
+    /* every line is acceptable metadata */
+    cw_meta m;
+    memset(&m, 0, sizeof m);
+    for (const char *p = s.extra; *p;) {
+        const char *nl = strchr(p, '\n'), *eq = strchr(p, '=');
+        if (!nl || !eq || eq > nl) { CHECK(0); break; }
+        char k[128], v[512];
+        snprintf(k, sizeof k, "%.*s", (int)(eq - p), p);
+        snprintf(v, sizeof v, "%.*s", (int)(nl - eq - 1), eq + 1);
+        CHECKF(cw_meta_set(&m, k, v, err) == 0, "%s", err);
+        p = nl + 1;
+    }
+    cw_meta_free(&m);
+    cw_schedule_free(&s);
+    json_free(j);
 }
 
 /* torch.linspace over many ranges and lengths (linspace_cases.raw) */
@@ -154,7 +187,7 @@ static void test_linspace(void) {
         memcpy(&n, b + off + 16, 4);
         off += 20;
         if (n < 1 || n > 4096 || off + 4 * (size_t)n > len) { CHECK(0); break; }
-        cw_linspace_f32(a, e, n, out);
+        sampler_linspace_f32((float)a, (float)e, n, out); /* the one shared linspace */
         if (memcmp(out, b + off, 4 * (size_t)n) && bad++ < 5)
             CHECKF(0, "linspace(%.17g, %.17g, %d) differs from torch's", a, e, n);
         off += 4 * (size_t)n;
@@ -168,9 +201,9 @@ static void test_linspace(void) {
 /* linspace edge lengths: n = 2, 1 */
 static void test_linspace_edges(void) {
     float v[2];
-    cw_linspace_f32(0.25, 0.75, 2, v);
+    sampler_linspace_f32(0.25f, 0.75f, 2, v);
     CHECK(v[0] == 0.25f && v[1] == 0.75f);
-    cw_linspace_f32(0.5, 0.9, 1, v);
+    sampler_linspace_f32(0.5f, 0.9f, 1, v);
     CHECK(v[0] == 0.5f);
 }
 
@@ -180,6 +213,7 @@ int main(int argc, char **argv) {
     cw_set_note_stream(NULL);
     test_dtypes();
     test_schedules();
+    test_schedule_extras();
     test_linspace();
     test_linspace_edges();
     TEST_DONE();

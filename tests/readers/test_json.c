@@ -65,6 +65,32 @@ int main(void) {
     memset(deep + 65, ']', 65);
     must_fail(deep, 130, "65 nested arrays");
 
+    /* memory bound (review regression): 4 MB of "0," used to become ~128 MB of values (a
+     * 100 MB safetensors header, 3 GB); ordinary documents stay well inside 16x + 1 MiB */
+    {
+        size_t n = (size_t)4 << 20;
+        char *big = malloc(n + 2);
+        if (big) {
+            big[0] = '[';
+            for (size_t i = 1; i < n; i += 2) big[i] = '0', big[i + 1] = ',';
+            big[n - 1] = '0';
+            big[n] = ']';
+            err[0] = 0;
+            v = json_parse(big, n + 1, 64, err, sizeof err);
+            CHECKF(v == NULL && strstr(err, "tiny values"), "4 MB of zeros: %s", v ? "accepted" : err);
+            json_free(v);
+            /* the same count of realistic values (trained_betas-like) is fine */
+            size_t k = 0;
+            k += (size_t)sprintf(big + k, "[");
+            for (int i = 0; i < 100000; i++) k += (size_t)sprintf(big + k, "%s0.0%05d", i ? ", " : "", i);
+            k += (size_t)sprintf(big + k, "]");
+            v = json_parse(big, k, 64, err, sizeof err);
+            CHECKF(v && v->len == 100000, "100000 betas: %s", v ? "wrong length" : err);
+            json_free(v);
+            free(big);
+        }
+    }
+
     static const char *bad[] = {
         "", " ", "{", "}", "[", "{\"a\":1,}", "[1,]", "[,1]", "01", "1.", ".5", "-", "1e", "1e+", "+1", "0x10",
         "\"\\u0000\"", "\"\\ud800\"", "\"\\udc00\"", "\"\\ud800\\u0041\"", "\"\\u12\"", "\"\\uZZZZ\"",

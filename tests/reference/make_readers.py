@@ -650,6 +650,23 @@ def tensor_pickle(offset=0, size=(2, 2), stride=(2, 1), typ='FloatStorage', nume
     return b'\x80\x02}X\x01\x00\x00\x00w' + rebuild_v2(storage_pid(typ, key, numel), offset, size, stride) + b's.'
 
 
+def dag_long_names(k=15, pad=60000):
+    """Shared dicts that reach one tensor through 2**k paths, each under a 3900-byte key: a
+    3 kB deflated file whose flattened tensor names would take 128 MB (must hit the memory
+    bound, not be accepted). The padding string only raises the walk budget."""
+    def ustr(b):
+        return b'X' + struct.pack('<I', len(b)) + b
+    pkl = b'\x80\x02}' + ustr(b'w') + rebuild_v2(storage_pid(), 0, (2, 2), (2, 1)) + b'sq\x00'
+    for i in range(1, k + 1):
+        pkl += b'}q' + bytes([i]) + b'(' + ustr(b'a') + b'h' + bytes([i - 1]) + ustr(b'b') + b'h' + bytes([i - 1]) + b'u'
+    pkl += b'}(' + ustr(b'K' * 3900) + b'h' + bytes([k]) + ustr(b'pad') + ustr(b'x' * pad) + b'u.'
+    bio = io.BytesIO()
+    with zipfile.ZipFile(bio, 'w', compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr('h/data.pkl', pkl)
+        z.writestr('h/data/0', b'\x00' * 16)
+    return bio.getvalue()
+
+
 def hostile():
     H = {}
     rec4 = [('data/0', b'\x00' * 16)]
@@ -672,6 +689,7 @@ def hostile():
         dag += b'h' + bytes([i - 1]) + b'h' + bytes([i - 1]) + b'\x86q' + bytes([i])
     H['pk_exponential_dag.pt'] = torch_pickle_zip(dag + b'.')
     H['pk_selfref.pt'] = torch_pickle_zip(b'\x80\x02]q\x00h\x00a.')
+    H['pk_dag_long_names.pt'] = dag_long_names()
     H['pk_setitem_on_list.pt'] = torch_pickle_zip(b'\x80\x02]K\x01K\x02s.')
     H['pk_odd_dict.pt'] = torch_pickle_zip(b'\x80\x02(K\x01d.')
     # tensors

@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sculpt.h"
@@ -176,6 +177,19 @@ int main(void) {
     CHECK(sculpt_model_open(missing, 0, &m, err, sizeof err) == SCULPT_E_IO && m == NULL &&
           strstr(err, missing) == err);
     CHECK(sculpt_model_open(dir, 0, &m, err, sizeof err) == SCULPT_E_IO && strstr(err, dir) == err);
+    CHECK(strstr(err, "not a regular file (a directory)") != NULL);
+    /* A FIFO with no writer is refused at once, not waited on (open would block without
+     * O_NONBLOCK; the alarm turns a hang into a failure). */
+    char fifo[600];
+    snprintf(fifo, sizeof fifo, "%s/weights.fifo", dir);
+    if (mkfifo(fifo, 0600) == 0) {
+        alarm(10);
+        CHECKF(sculpt_model_open(fifo, 0, &m, err, sizeof err) == SCULPT_E_IO && m == NULL &&
+                   strstr(err, fifo) == err && strstr(err, "not a regular file (a FIFO)"),
+               "%s", err);
+        alarm(0);
+        unlink(fifo);
+    }
     /* A tiny error buffer is truncated, never overrun; NULL buffers are fine. */
     char tiny[4];
     CHECK(sculpt_model_open(missing, 0, &m, tiny, sizeof tiny) == SCULPT_E_IO && strlen(tiny) == 3);

@@ -36,7 +36,7 @@ def load_ema_f16(path):
     return model, ck
 
 
-def ddim(model, x, steps, sched, dtype):
+def ddim(model, x, steps, sched, dtype, t_shift=0):
     T = sched["num_train_timesteps"]
     betas = torch.linspace(sched["beta_start"], sched["beta_end"], T, dtype=torch.float32)
     ac = torch.cumprod(1.0 - betas, dim=0).to(dtype)
@@ -46,7 +46,7 @@ def ddim(model, x, steps, sched, dtype):
     x = x.to(dtype)
     for t in ts:
         with torch.no_grad():
-            eps = model(x, torch.tensor(int(t)))
+            eps = model(x, torch.tensor(int(t) + t_shift))
         prev = int(t) - ratio
         a_t = ac[int(t)]
         a_prev = ac[prev] if prev >= 0 else final
@@ -65,6 +65,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1000)
     ap.add_argument("-n", type=int, default=4)
     ap.add_argument("-o", "--out", required=True)
+    ap.add_argument("--faults", action="store_true",
+                    help="also print how far plausible faults move the result (tolerance check)")
     ap.add_argument("--scheduler-config", default=os.path.join(HERE, "scheduler_config.json"))
     args = ap.parse_args()
     torch.set_num_threads(2)
@@ -83,6 +85,16 @@ def main():
     print("f32 vs f64: rel L2 %.3g, max abs %.3g; per image rel L2 %s" % (
         rel, float(d.abs().max()),
         " ".join("%.3g" % float(d[i].norm() / x64[i].norm()) for i in range(args.n))))
+    if args.faults:
+        def rel_to_ref(y):
+            y = y.double()
+            return " ".join("%.3g" % float((y[i] - x64[i]).norm() / x64[i].norm()) for i in range(args.n))
+        ck_model = train.UNet(ck["config"]["unet"])
+        ck_model.load_state_dict(ck["ema"])  # f32 weights, not rounded to f16
+        ck_model.eval()
+        print("fault: unrounded f32 weights: rel L2 %s" % rel_to_ref(ddim(ck_model, noise, args.steps, sched, torch.float32)))
+        print("fault: timestep + 1: rel L2 %s" % rel_to_ref(ddim(model.float(), noise, args.steps, sched, torch.float32, 1)))
+        print("other seed: rel L2 %s" % rel_to_ref(torch.roll(x64, 1, 0)))
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     x64.float().numpy().astype("<f4").tofile(args.out)
     print("wrote %s: ddim %d steps, seeds %d..%d, checkpoint step %d" % (

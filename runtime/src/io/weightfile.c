@@ -87,7 +87,9 @@ sculpt_status sculpt_model_open(const char *path, unsigned flags, sculpt_model *
     if (!path || !out) return wf_fail(&e, SCULPT_E_ARG, "sculpt_model_open: path and out must not be NULL");
     if (flags & ~(unsigned)SCULPT_OPEN_NO_CHECKSUM)
         return wf_fail(&e, SCULPT_E_ARG, "sculpt_model_open: unknown flags 0x%x", flags);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO (or a device) for reading would otherwise wait for a
+     * writer forever; it has no effect on the regular files accepted below. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return wf_fail(&e, SCULPT_E_IO, "cannot open: %s", strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0) {
@@ -97,7 +99,8 @@ sculpt_status sculpt_model_open(const char *path, unsigned flags, sculpt_model *
     }
     if (!S_ISREG(sb.st_mode)) {
         close(fd);
-        return wf_fail(&e, SCULPT_E_IO, "not a regular file");
+        return wf_fail(&e, SCULPT_E_IO, "not a regular file (%s)",
+                       S_ISDIR(sb.st_mode) ? "a directory" : S_ISFIFO(sb.st_mode) ? "a FIFO" : "a device or socket");
     }
     if (sb.st_size < (off_t)SCW_HEADER_SIZE) {
         /* Too small to map usefully: validate a copy so the message says what is wrong. */

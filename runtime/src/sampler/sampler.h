@@ -44,7 +44,8 @@ void sampler_sigmas_exponential(int steps, double sigma_min, double sigma_max, f
 void sampler_sigmas_discrete(int steps, int T, const float *log_sigmas, float *out);
 
 /* diffusers' betas for a beta_schedule (linear, scaled_linear, squaredcos_cap_v2) and the
- * alphas_cumprod torch computes from them (float64 running product rounded per step). */
+ * alphas_cumprod torch computes from them (float64 running product rounded per step).
+ * The one implementation: convert-weights (converters/schedule.c) uses these too. */
 sculpt_status sampler_betas(int schedule, int T, double beta_start, double beta_end, float *betas,
                             char *err, size_t errlen);
 void sampler_alphas_cumprod(int T, const float *betas, float *alphas_cumprod);

@@ -18,6 +18,24 @@ static float log_f(float x) { return (float)log((double)x); }
 static float exp_f(float x) { return (float)exp((double)x); }
 static float expm1_f(float x) { return (float)expm1((double)x); }
 
+/* A network callback's return code as a status: its own sculpt_status, else SCULPT_E_ARG. */
+static sculpt_status net_status(int rc) {
+    return rc > 0 && rc <= SCULPT_E_INTERRUPTED ? (sculpt_status)rc : SCULPT_E_ARG;
+}
+
+/* noise for image j: torch.randn(per) from its own stream (diffusers randn_tensor with a
+ * per-image generator; k-diffusion randn_like(x) for a batch of one), added to image j as
+ * x + (noise * a) * b — two float32 roundings as the references' expressions (a = 1 is
+ * exact, so `x + b * noise` is the same). apply = 0 only advances the streams. */
+static void add_noise(sculpt_rng *rngs, sampler_ws *w, float *x, float a, float b, int apply) {
+    for (int j = 0; j < w->n; j++) {
+        sculpt_rng_randn(&rngs[j], w->noise, w->per);
+        if (!apply) continue;
+        float *xj = x + (size_t)j * w->per;
+        for (size_t k = 0; k < w->per; k++) xj[k] = xj[k] + (w->noise[k] * a) * b;
+    }
+}
+
 /* ---- the ε/v network as a k-diffusion denoiser ---- */
 
 /* DiscreteEpsDDPMDenoiser / DiscreteVDDPMDenoiser.forward for n images at one sigma:
@@ -33,7 +51,7 @@ static sculpt_status denoise(const sampler_plan *p, sampler_ws *w, const float *
     for (int j = 0; j < w->n; j++) w->t[j] = t;
     int rc = net(user, w->n, w->xin, w->t, w->out);
     w->nfe++;
-    if (rc != 0) return rc > 0 && rc <= SCULPT_E_INTERRUPTED ? (sculpt_status)rc : SCULPT_E_ARG;
+    if (rc != 0) return net_status(rc);
     if (p->prediction == SCULPT_PRED_V) {
         float c_skip = 1.0f / s2p1;             /* sigma_data ** 2 / (...) */
         float c_out = (-sigma * 1.0f) / sqrt_f(s2p1);
@@ -45,23 +63,28 @@ static sculpt_status denoise(const sampler_plan *p, sampler_ws *w, const float *
     return SCULPT_OK;
 }
 
-/* noise for image j: torch.randn(per) from its own stream (diffusers randn_tensor with a
- * per-image generator; k-diffusion randn_like(x) for a batch of one) */
-static void draw(sculpt_rng *rngs, int j, sampler_ws *w) { sculpt_rng_randn(&rngs[j], w->noise, w->per); }
-
 /* ---- diffusers ---- */
 
-static sculpt_status step_ddpm(const sampler_plan *p, int i, sampler_ws *w, float *x, sculpt_rng *rngs,
-                               sampler_eps_fn net, void *user) {
+/* The network at step i's integer timestep t (out = ε, v or x0 in w->out); *a_t and *a_prev
+ * get ᾱ_t and ᾱ at t - T // steps (a_final before 0), as both schedulers' step() take them. */
+static sculpt_status eval_timestep(const sampler_plan *p, int i, sampler_ws *w, const float *x, sampler_eps_fn net,
+                                   void *user, float a_final, float *a_t, float *a_prev) {
     int64_t t = p->timesteps[i], prev_t = t - p->step_ratio;
-    size_t len = (size_t)w->n * w->per;
     for (int j = 0; j < w->n; j++) w->t[j] = (float)t;
     int rc = net(user, w->n, x, w->t, w->out);
     w->nfe++;
-    if (rc != 0) return rc > 0 && rc <= SCULPT_E_INTERRUPTED ? (sculpt_status)rc : SCULPT_E_ARG;
+    if (rc != 0) return net_status(rc);
+    *a_t = p->alphas_cumprod[t];
+    *a_prev = prev_t >= 0 ? p->alphas_cumprod[prev_t] : a_final;
+    return SCULPT_OK;
+}
 
-    float a_t = p->alphas_cumprod[t];
-    float a_prev = prev_t >= 0 ? p->alphas_cumprod[prev_t] : 1.0f;
+static sculpt_status step_ddpm(const sampler_plan *p, int i, sampler_ws *w, float *x, sculpt_rng *rngs,
+                               sampler_eps_fn net, void *user) {
+    size_t len = (size_t)w->n * w->per;
+    float a_t, a_prev;
+    sculpt_status st = eval_timestep(p, i, w, x, net, user, 1.0f, &a_t, &a_prev);
+    if (st != SCULPT_OK) return st;
     float beta_prod_t = 1.0f - a_t, beta_prod_prev = 1.0f - a_prev;
     float cur_alpha = a_t / a_prev, cur_beta = 1.0f - cur_alpha;
     float sq_a = sqrt_f(a_t), sq_b = sqrt_f(beta_prod_t);
@@ -79,7 +102,7 @@ static sculpt_status step_ddpm(const sampler_plan *p, int i, sampler_ws *w, floa
         w->den[k] = x0;
         x[k] = c_x0 * x0 + c_x * x[k];
     }
-    if (t > 0) {
+    if (p->timesteps[i] > 0) {
         /* _get_variance: (1 - a_prev) / (1 - a_t) * current_beta_t, clamped at 1e-20 */
         float var = (1.0f - a_prev) / (1.0f - a_t) * cur_beta;
         if (!(var >= 1e-20f) && !isnan(var)) var = 1e-20f;
@@ -89,26 +112,17 @@ static sculpt_status step_ddpm(const sampler_plan *p, int i, sampler_ws *w, floa
         case SCULPT_VAR_FIXED_SMALL_LOG: sd = exp_f(0.5f * log_f(var)); break;
         default: sd = sqrt_f(var); break;
         }
-        for (int j = 0; j < w->n; j++) {
-            draw(rngs, j, w);
-            float *xj = x + (size_t)j * w->per;
-            for (size_t k = 0; k < w->per; k++) xj[k] = xj[k] + sd * w->noise[k];
-        }
+        add_noise(rngs, w, x, 1.0f, sd, 1); /* pred_prev_sample + variance * noise */
     }
     return SCULPT_OK;
 }
 
 static sculpt_status step_ddim(const sampler_plan *p, int i, sampler_ws *w, float *x, sculpt_rng *rngs,
                                sampler_eps_fn net, void *user) {
-    int64_t t = p->timesteps[i], prev_t = t - p->step_ratio;
     size_t len = (size_t)w->n * w->per;
-    for (int j = 0; j < w->n; j++) w->t[j] = (float)t;
-    int rc = net(user, w->n, x, w->t, w->out);
-    w->nfe++;
-    if (rc != 0) return rc > 0 && rc <= SCULPT_E_INTERRUPTED ? (sculpt_status)rc : SCULPT_E_ARG;
-
-    float a_t = p->alphas_cumprod[t];
-    float a_prev = prev_t >= 0 ? p->alphas_cumprod[prev_t] : p->final_alpha;
+    float a_t, a_prev;
+    sculpt_status st = eval_timestep(p, i, w, x, net, user, p->final_alpha, &a_t, &a_prev);
+    if (st != SCULPT_OK) return st;
     float beta_prod_t = 1.0f - a_t, beta_prod_prev = 1.0f - a_prev;
     float sq_a = sqrt_f(a_t), sq_b = sqrt_f(beta_prod_t);
     /* variance = (beta_prod_t_prev / beta_prod_t) * (1 - alpha_prod_t / alpha_prod_t_prev) */
@@ -133,13 +147,7 @@ static sculpt_status step_ddim(const sampler_plan *p, int i, sampler_ws *w, floa
         w->den[k] = x0;
         x[k] = sq_prev * x0 + c_dir * pe;
     }
-    if (p->eta > 0.0f) {
-        for (int j = 0; j < w->n; j++) {
-            draw(rngs, j, w);
-            float *xj = x + (size_t)j * w->per;
-            for (size_t k = 0; k < w->per; k++) xj[k] = xj[k] + std * w->noise[k];
-        }
-    }
+    if (p->eta > 0.0f) add_noise(rngs, w, x, 1.0f, std, 1); /* prev_sample + std_dev_t * noise */
     return SCULPT_OK;
 }
 
@@ -156,12 +164,7 @@ static float churn(const sampler_plan *p, int i, sampler_ws *w, float *x, sculpt
     }
     float sigma_hat = s * (float)(gamma + 1.0);
     float amp = gamma > 0 ? sqrt_f(sigma_hat * sigma_hat - s * s) : 0.0f;
-    for (int j = 0; j < w->n; j++) {
-        draw(rngs, j, w);
-        if (!(gamma > 0)) continue;
-        float *xj = x + (size_t)j * w->per;
-        for (size_t k = 0; k < w->per; k++) xj[k] = xj[k] + (w->noise[k] * p->snoise) * amp;
-    }
+    add_noise(rngs, w, x, p->snoise, amp, gamma > 0); /* drawn every step, added when gamma > 0 */
     return sigma_hat;
 }
 
@@ -205,13 +208,7 @@ static sculpt_status step_euler_a(const sampler_plan *p, int i, sampler_ws *w, f
     }
     float dt = down - s;
     for (size_t k = 0; k < len; k++) x[k] = x[k] + ((x[k] - w->den[k]) / s) * dt;
-    if (next > 0.0f) {
-        for (int j = 0; j < w->n; j++) {
-            draw(rngs, j, w);
-            float *xj = x + (size_t)j * w->per;
-            for (size_t k = 0; k < w->per; k++) xj[k] = xj[k] + (w->noise[k] * p->snoise) * up;
-        }
-    }
+    if (next > 0.0f) add_noise(rngs, w, x, p->snoise, up, 1); /* x + randn * s_noise * sigma_up */
     return SCULPT_OK;
 }
 

@@ -179,16 +179,20 @@ sculpt_status sampler_betas(int schedule, int T, double beta_start, double beta_
         sampler_linspace_f32((float)beta_start, (float)beta_end, T, betas);
         return SCULPT_OK;
     case SCULPT_BETA_SCALED_LINEAR:
-        sampler_linspace_f32((float)sqrt(beta_start), (float)sqrt(beta_end), T, betas);
+        /* beta ** 0.5 is Python's float pow (libm pow, which may differ from sqrt in the last
+         * bit of the double) */
+        sampler_linspace_f32((float)pow(beta_start, 0.5), (float)pow(beta_end, 0.5), T, betas);
         for (int i = 0; i < T; i++) betas[i] = betas[i] * betas[i];
         return SCULPT_OK;
     case SCULPT_BETA_SQUAREDCOS_CAP_V2: {
-        /* diffusers betas_for_alpha_bar in Python floats, then float32 */
+        /* diffusers betas_for_alpha_bar in Python floats (math.cos(...) ** 2 is libm pow),
+         * then float32 */
         const double pi = 3.141592653589793;
         for (int i = 0; i < T; i++) {
             double t1 = (double)i / T, t2 = (double)(i + 1) / T;
-            double a1 = cos((t1 + 0.008) / 1.008 * pi / 2), a2 = cos((t2 + 0.008) / 1.008 * pi / 2);
-            double b = 1.0 - (a2 * a2) / (a1 * a1);
+            double a1 = pow(cos((t1 + 0.008) / 1.008 * pi / 2), 2.0);
+            double a2 = pow(cos((t2 + 0.008) / 1.008 * pi / 2), 2.0);
+            double b = 1.0 - a2 / a1;
             betas[i] = (float)(b < 0.999 ? b : 0.999);
         }
         return SCULPT_OK;
