@@ -166,22 +166,32 @@ int cw_schedule_from_json(cw_schedule *s, const json_value *root, const char *fi
         if (tb->type != JSON_ARRAY || tb->len < 1 || tb->len > MAX_T)
             return cw_fail(err, "%s: trained_betas must be a list of 1..%d numbers", file, MAX_T);
         /* DDPMScheduler: betas = torch.tensor(trained_betas, float32), while its timesteps
-         * still run over num_train_timesteps: the two must agree */
+         * run over num_train_timesteps: a longer list is used up to T, a shorter one would be
+         * indexed past its end. Without the key, T follows the list. */
+        size_t use = tb->len;
         const json_value *nt = json_get(root, "num_train_timesteps");
-        if (nt && nt->type != JSON_NULL && (size_t)T != tb->len)
-            return cw_fail(err, "%s: trained_betas has %zu values but num_train_timesteps is %d", file,
-                           tb->len, (int)T);
-        o->num_train_timesteps = (int32_t)tb->len;
+        if (nt && nt->type != JSON_NULL) {
+            if ((size_t)T > tb->len)
+                return cw_fail(err, "%s: trained_betas has %zu values but num_train_timesteps is %d (diffusers "
+                               "would index past the list)", file, tb->len, (int)T);
+            if ((size_t)T < tb->len) {
+                use = (size_t)T;
+                cw_note("%s: trained_betas has %zu values, num_train_timesteps %d: the first %d are used, as "
+                        "diffusers does", file, tb->len, (int)T, (int)T);
+            }
+        }
+        o->num_train_timesteps = (int32_t)use;
         o->beta_schedule = SCULPT_BETA_TRAINED;
         if (alloc_tables(s, o->num_train_timesteps, err)) return -1;
         for (size_t i = 0; i < tb->len; i++) {
             const json_value *v = &tb->items[i];
             if (v->type != JSON_NUMBER || !(v->number > 0 && v->number < 1))
                 return cw_fail(err, "%s: trained_betas[%zu] must be a number in (0, 1)", file, i);
-            s->betas[i] = (float)v->number;
-            if (!(s->betas[i] > 0.0f && s->betas[i] < 1.0f))
+            float b = (float)v->number;
+            if (!(b > 0.0f && b < 1.0f))
                 return cw_fail(err, "%s: trained_betas[%zu] = %g rounds outside (0, 1) in float32",
                                file, i, v->number);
+            if (i < use) s->betas[i] = b;
         }
         sampler_alphas_cumprod(o->num_train_timesteps, s->betas, s->alphas_cumprod);
         if (check_tables(s, file, err)) return -1;

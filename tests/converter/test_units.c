@@ -137,7 +137,8 @@ static void test_schedules(void) {
 
 /* Review regressions: scheduler keys kept as metadata never fail the conversion (a C1
  * control or a newline used to make cw_meta_set refuse the whole file, or vanish); a
- * trained_betas list sets T when num_train_timesteps is absent. */
+ * trained_betas list sets T when num_train_timesteps is absent and is cut to a smaller one
+ * (a larger one is refused in test_schedules: it used to be taken silently). */
 static void test_schedule_extras(void) {
     static const char js[] = "{\"_class_name\": \"DDIM\\u0085x\", \"timestep_spacing\": \"a\\nb\", "
                              "\"trained_betas\": [0.1, 0.2, 0.3]}";
@@ -148,6 +149,18 @@ static void test_schedule_extras(void) {
     memset(&s, 0, sizeof s);
     CHECKF(j && cw_schedule_from_json(&s, j, "sched.json", err) == 0, "%s", err);
     CHECK(s.s.num_train_timesteps == 3 && s.s.beta_schedule == SCULPT_BETA_TRAINED);
+    {
+        /* a list longer than num_train_timesteps is cut to it, as DDPMScheduler indexes it */
+        static const char cut[] = "{\"trained_betas\": [0.25, 0.5, 0.75], \"num_train_timesteps\": 2}";
+        json_value *jc = json_parse(cut, strlen(cut), 64, jerr, sizeof jerr);
+        cw_schedule c;
+        memset(&c, 0, sizeof c);
+        CHECKF(jc && cw_schedule_from_json(&c, jc, "sched.json", err) == 0, "%s", err);
+        CHECK(c.s.num_train_timesteps == 2 && c.betas[0] == 0.25f && c.betas[1] == 0.5f &&
+              c.alphas_cumprod[1] == 0.375f);
+        cw_schedule_free(&c);
+        json_free(jc);
+    }
     CHECKF(strstr(s.extra, "scheduler._class_name=DDIM??x\n") && strstr(s.extra, "scheduler.timestep_spacing=a?b\n"),
            "extras: %s", s.extra);
     /* every line is acceptable metadata */
