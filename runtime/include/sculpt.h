@@ -44,7 +44,7 @@ typedef struct sculpt_config {
     int32_t up_attn[SCULPT_MAX_LEVELS];            /* up block i (level n_levels-1-i) is AttnUpBlock2D */
     int32_t layers_per_block;                      /* resnets per down block (up: +1) */
     int32_t norm_num_groups;                       /* GroupNorm groups in resnets/out */
-    int32_t attn_norm_num_groups;                  /* GroupNorm groups in attention */
+    int32_t attn_norm_num_groups;                  /* GroupNorm groups in the mid block's attention */
     float norm_eps;                                /* GroupNorm eps (resnets, attention, out) */
     int32_t attention_head_dim;                    /* channels per head; 0 = one head */
     int32_t mid_attention;                         /* mid block has attention (add_attention) */
@@ -130,6 +130,8 @@ typedef struct sculpt_ctx_options {
 
 sculpt_status sculpt_ctx_create(sculpt_model *m, const sculpt_ctx_options *opt, sculpt_ctx **out);
 void sculpt_ctx_destroy(sculpt_ctx *c); /* NULL is a no-op */
+/* The message of c's last failed call; with c == NULL, the message of the calling thread's
+ * last failed sculpt_ctx_create (which returns no context). */
 const char *sculpt_ctx_errmsg(const sculpt_ctx *c);
 size_t sculpt_ctx_arena_bytes(const sculpt_ctx *c);
 const char *sculpt_ctx_isa(const sculpt_ctx *c); /* kernel path in use */

@@ -122,9 +122,11 @@ int unet_config_check(const sculpt_config *c, char *err, size_t errlen) {
         if (ch % c->norm_num_groups)
             return fail(err, errlen, "block_out_channels[%d] = %d is not divisible by norm_num_groups = %d",
                         l, ch, c->norm_num_groups);
-        int attn = c->down_attn[l] || c->up_attn[c->n_levels - 1 - l] ||
-                   (l == c->n_levels - 1 && c->mid_attention);
-        if (attn && ch % c->attn_norm_num_groups)
+        int mid_attn = l == c->n_levels - 1 && c->mid_attention;
+        int attn = c->down_attn[l] || c->up_attn[c->n_levels - 1 - l] || mid_attn;
+        /* diffusers gives attn_norm_num_groups to the mid block's attention only; down and
+         * up attentions normalise with norm_num_groups (checked above) */
+        if (mid_attn && ch % c->attn_norm_num_groups)
             return fail(err, errlen, "block_out_channels[%d] = %d is not divisible by attn_norm_num_groups = %d",
                         l, ch, c->attn_norm_num_groups);
         if (attn && c->attention_head_dim > 0 && ch % c->attention_head_dim)
