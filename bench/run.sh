@@ -10,7 +10,7 @@ usage() {
   cat <<'USAGE'
 usage: bench/run.sh [--build DIR] [--weights FILE] [--batches 1,8,16] [--threads 1,2]
                     [--warmup N] [--iters N] [--full] [--isa I] [--precision P]
-                    [--no-torch] [--no-ort] [--torch-jit] [--no-peak] [--table-from LOG]
+                    [--no-torch] [--no-ort] [--torch-jit] [--no-peak] [--stat med|min] [--table-from LOG]
   --build DIR   meson build dir holding bench/bench_unet and bench/fma_peak
                 (default: $MESON_BUILD_ROOT when run as `ninja bench-unet`)
   --weights F   flat weight file (default: the full-size random model of
@@ -19,6 +19,7 @@ usage: bench/run.sh [--build DIR] [--weights FILE] [--batches 1,8,16] [--threads
   --torch-jit   also time torch.jit.trace + freeze + optimize_for_inference
   --isa/--precision  passed to sculpt (bench_unet --isa / --precision)
   --table-from LOG   print the table of an earlier run's bench/out/last-run.txt
+  --stat med|min     the table's times: median (default) or best of the timed runs
 USAGE
 }
 
@@ -43,14 +44,15 @@ BLAS_PRELOAD=/usr/lib/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gn
 
 # The table, from the RESULT and fma_peak lines on stdin (also: run.sh --table-from LOG).
 GFLOP_PER_IMAGE=12.44 # full-size CIFAR-10 UNet at 32x32 (bench/README.md: how it is counted)
+STAT=med TABLE_FROM=
 table() {
-  awk -v gf="$GFLOP_PER_IMAGE" '
+  awk -v gf="$GFLOP_PER_IMAGE" -v stat="ms_$STAT" '
   function kv(line, key,   m) { if (match(line, " " key "=[^ ]*")) return substr(line, RSTART + length(key) + 2, RLENGTH - length(key) - 2); return "" }
   /^fma_peak / { t = kv($0, "threads"); g = kv($0, "gflops"); if (g != "" && (!(t in peak) || g + 0 > peak[t] + 0)) peak[t] = g }
   /^RESULT/ {
     rt = kv($0, "runtime"); b = kv($0, "batch"); t = kv($0, "threads"); k = b SUBSEP t
     if (!(k in seen)) { seen[k] = 1; order[++no] = k }
-    ms[rt, k] = kv($0, "ms_med"); rss[rt, k] = kv($0, "maxrss_kb")
+    ms[rt, k] = kv($0, stat); rss[rt, k] = kv($0, "maxrss_kb")
     if (rt == "sculpt") { sum[k] = kv($0, "checksum"); rel[k] = kv($0, "rel_l2_vs_torch"); isa[k] = kv($0, "isa") }
     if (rt == "ort") orel[k] = kv($0, "rel_l2_vs_torch")
     have[rt] = 1
@@ -84,6 +86,7 @@ table() {
       if (bt[2] == 2 && ms["sculpt", k1] != "" && ms["sculpt", k2] != "")
         printf "sculpt speed-up from 1 to 2 threads at batch %s: %.2fx\n", bt[1], ms["sculpt", k1] / ms["sculpt", k2] }
     for (k in isa) { printf "sculpt kernel path: %s\n", isa[k]; break }
+    printf "times: %s of the timed evaluations; ", stat == "ms_min" ? "best" : "median"
     printf "GFLOP/s = %s GFLOP x batch / time; %% peak = of bench/fma_peak'"'"'s best path at that thread count\n", gf
   }'
 }
@@ -103,11 +106,14 @@ while [ $# -gt 0 ]; do
     --no-ort) ORT=0; shift ;;
     --torch-jit) JIT=1; shift ;;
     --no-peak) PEAK=0; shift ;;
-    --table-from) grep -E '^(RESULT|fma_peak) ' "$2" | table; exit ;;
+    --stat) STAT=$2; shift 2
+      [ "$STAT" = med ] || [ "$STAT" = min ] || { echo "run.sh: --stat is med or min" >&2; exit 2; } ;;
+    --table-from) TABLE_FROM=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
 done
+if [ -n "$TABLE_FROM" ]; then grep -E '^(RESULT|fma_peak) ' "$TABLE_FROM" | table; exit; fi
 
 if [ -z "$BUILD" ]; then echo "run.sh: give --build DIR (a meson build dir of this tree)" >&2; exit 2; fi
 BENCH_UNET=$BUILD/bench/bench_unet
