@@ -112,8 +112,7 @@ static void check_golden(const golden *g) {
     snprintf(fn, sizeof fn, "%s.px.u8", g->name);
     unsigned char *refpx = read_fix(fn, total);
     if (got && ref && refpx) {
-        double e = test_rel_l2(got, ref, total), maxd = 0;
-        for (size_t k = 0; k < total; k++) maxd = fmax(maxd, fabs((double)got[k] - (double)ref[k]));
+        double e = test_rel_l2(got, ref, total), maxd = test_max_abs_diff(got, ref, total);
         fprintf(stderr, "golden %-14s rel L2 %.3g (tolerance %.3g = derived from one-ulp sensitivity %.3g), max |diff| %.3g\n",
                 g->name, e, g->tol, g->sens, maxd);
         CHECKF(e <= g->tol, "%s: rel L2 %.3g > %.3g", g->name, e, g->tol);

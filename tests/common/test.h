@@ -61,4 +61,16 @@ static inline double test_rel_l2(const float *a, const float *b, size_t n) {
     return sqrt(num) / (den > 1e-300 ? sqrt(den) : 1e-150);
 }
 
+/* max |a[i]| and max |a[i] - b[i]| in double; a NaN anywhere gives NaN. Written with a
+ * branch, not fmax: Debian 12's aarch64 gcc 12.2 has an internal compiler error vectorising
+ * fmax(m, fabs((double)x)) reductions at -O3. b may be NULL (then max |a[i]|). */
+static inline double test_max_abs_diff(const float *a, const float *b, size_t n) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (b ? (double)b[i] : 0.0));
+        if (d > m || d != d) m = d;
+    }
+    return m;
+}
+
 #endif

@@ -36,9 +36,7 @@ static int replay_net(void *user, int n, const float *x, const float *t, float *
 }
 
 static double max_rel(const float *a, const float *b, size_t n) {
-    double m = 0, scale = 0;
-    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs((double)b[i]));
-    for (size_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - (double)b[i]));
+    double scale = test_max_abs_diff(b, NULL, n), m = test_max_abs_diff(a, b, n);
     return m / (scale > 0 ? scale : 1);
 }
 
