@@ -6,6 +6,7 @@
 #include <math.h>
 
 #include "ops.h"
+#include "vexp.h"
 
 /* One scaled score in double (the reference recomputes instead of buffering a row). */
 static double score(const float *q, const float *k, int64_t base, int dh, int hw, int i, int j,
@@ -124,53 +125,69 @@ static void gemm_packed(const gemm_kernel *kr, int m, int n, int k, const float 
     }
 }
 
+typedef struct att_job {
+    const gemm_kernel *kr;
+    int c, hw, heads, dh, blocks;
+    float scale;
+    att_layout L;
+    const float *q, *k, *v;
+    float *o, *scratch;
+    size_t scratch_stride;
+} att_job;
+
+static void att_task(void *arg, int t) {
+    const att_job *J = arg;
+    const gemm_kernel *kr = J->kr;
+    const int c = J->c, hw = J->hw, heads = J->heads, dh = J->dh, blocks = J->blocks;
+    const float scale = J->scale;
+    const att_layout L = J->L;
+    const float *q = J->q, *k = J->k, *v = J->v;
+    float *o = J->o, *scratch = J->scratch;
+    const size_t scratch_stride = J->scratch_stride;
+    const int b = t / (heads * blocks), h = (t / blocks) % heads, blk = t % blocks;
+    const int i0 = blk * ATT_ROWS, rows = hw - i0 < ATT_ROWS ? hw - i0 : ATT_ROWS;
+    const int64_t base = ((int64_t)b * c + (int64_t)h * dh) * hw;
+    float *w = scratch + (size_t)ops_thread_id() * scratch_stride;
+    float *qa = w + L.qa, *kb = w + L.kb, *s = w + L.s, *pa = w + L.pa, *vb = w + L.vb;
+    float *ot = w + L.ot, *tmp = w + L.tmp;
+    /* A = Q^T rows i0.., k = channel: a[p][r] = q[p][i0 + r] */
+    pack_a_strided(q + base + i0, 1, hw, rows, dh, kr->mr, qa);
+    /* B = K: b[p][j] = k[p][j] */
+    pack_b_strided(k + base, hw, 1, hw, dh, kr->nr, kb);
+    gemm_packed(kr, rows, hw, dh, qa, kb, s, L.hw_pad, tmp);
+    for (int r = 0; r < rows; r++) {
+        float *sr = s + (size_t)r * L.hw_pad;
+        float mx = -INFINITY;
+        for (int j = 0; j < hw; j++) {
+            sr[j] *= scale;
+            mx = sr[j] > mx ? sr[j] : mx;
+        }
+        float sum = 0.0f;
+        for (int j = 0; j < hw; j++) sr[j] = vexp_f32(sr[j] - mx);
+        for (int j = 0; j < hw; j++) sum += sr[j];
+        const float inv = 1.0f / sum;
+        for (int j = 0; j < hw; j++) sr[j] *= inv;
+    }
+    /* A = P: a[p = j][r] = s[r][j];  B = V^T: b[p = j][cc] = v[cc][j] */
+    pack_a_strided(s, L.hw_pad, 1, rows, hw, kr->mr, pa);
+    pack_b_strided(v + base, 1, hw, dh, hw, kr->nr, vb);
+    gemm_packed(kr, rows, dh, hw, pa, vb, ot, L.dh_pad, tmp);
+    for (int cc = 0; cc < dh; cc++)
+        for (int r = 0; r < rows; r++) o[base + (int64_t)cc * hw + i0 + r] = ot[(size_t)r * L.dh_pad + cc];
+}
+
 /* Two GEMMs per block of query rows with the softmax between them:
  * S = Q^T K (rows i, columns j), P = softmax(S * dh^-0.5) row-wise, O^T = P V^T. */
 void attention_run(const gemm_kernel *kr, int n, int c, int hw, int heads, const float *q,
                    const float *k, const float *v, float *o, float *scratch,
                    size_t scratch_stride, int n_threads) {
-    const int dh = c / heads;
-    const float scale = (float)(1.0 / sqrt((double)dh));
-    const att_layout L = layout(kr, hw, dh);
-    const int blocks = (hw + ATT_ROWS - 1) / ATT_ROWS;
-    const int tasks = n * heads * blocks;
-    if (n_threads < 1) n_threads = 1;
+    att_job J;
+    J.kr = kr; J.c = c; J.hw = hw; J.heads = heads; J.dh = c / heads;
+    J.scale = (float)(1.0 / sqrt((double)J.dh));
+    J.L = layout(kr, hw, J.dh);
+    J.blocks = (hw + ATT_ROWS - 1) / ATT_ROWS;
+    J.q = q; J.k = k; J.v = v; J.o = o; J.scratch = scratch; J.scratch_stride = scratch_stride;
+    const int tasks = n * heads * J.blocks;
     const int par = tasks > 1 && (double)n * c * hw * hw >= 262144.0;
-    (void)par;
-    (void)n_threads;
-    OPS_PARALLEL_FOR(n_threads, par)
-    for (int t = 0; t < tasks; t++) {
-        const int b = t / (heads * blocks), h = (t / blocks) % heads, blk = t % blocks;
-        const int i0 = blk * ATT_ROWS, rows = hw - i0 < ATT_ROWS ? hw - i0 : ATT_ROWS;
-        const int64_t base = ((int64_t)b * c + (int64_t)h * dh) * hw;
-        float *w = scratch + (size_t)ops_thread_id() * scratch_stride;
-        float *qa = w + L.qa, *kb = w + L.kb, *s = w + L.s, *pa = w + L.pa, *vb = w + L.vb;
-        float *ot = w + L.ot, *tmp = w + L.tmp;
-        /* A = Q^T rows i0.., k = channel: a[p][r] = q[p][i0 + r] */
-        pack_a_strided(q + base + i0, 1, hw, rows, dh, kr->mr, qa);
-        /* B = K: b[p][j] = k[p][j] */
-        pack_b_strided(k + base, hw, 1, hw, dh, kr->nr, kb);
-        gemm_packed(kr, rows, hw, dh, qa, kb, s, L.hw_pad, tmp);
-        for (int r = 0; r < rows; r++) {
-            float *sr = s + (size_t)r * L.hw_pad;
-            float mx = -INFINITY;
-            for (int j = 0; j < hw; j++) {
-                sr[j] *= scale;
-                mx = sr[j] > mx ? sr[j] : mx;
-            }
-            float sum = 0.0f;
-            for (int j = 0; j < hw; j++) {
-                sr[j] = expf(sr[j] - mx);
-                sum += sr[j];
-            }
-            const float inv = 1.0f / sum;
-            for (int j = 0; j < hw; j++) sr[j] *= inv;
-        }
-        /* A = P: a[p = j][r] = s[r][j];  B = V^T: b[p = j][cc] = v[cc][j] */
-        pack_a_strided(s, L.hw_pad, 1, rows, hw, kr->mr, pa);
-        pack_b_strided(v + base, 1, hw, dh, hw, kr->nr, vb);
-        gemm_packed(kr, rows, dh, hw, pa, vb, ot, L.dh_pad, tmp);
-        for (int cc = 0; cc < dh; cc++)
-            for (int r = 0; r < rows; r++) o[base + (int64_t)cc * hw + i0 + r] = ot[(size_t)r * L.dh_pad + cc];
-    }
+    ops_parallel_for(n_threads, par, tasks, att_task, &J);
 }

@@ -1,8 +1,8 @@
 /* conv2d.c — 2-D convolution (torch.nn.Conv2d cross-correlation, zero padding): the scalar
  * reference and the fast path, a packed GEMM y[oc][p] = W[oc][K] * patches[K][p] in the
  * BLIS loop order (NC -> KC -> pack B -> MR panels -> NR panels -> micro-kernel).
- * OpenMP runs over (item, NC block, MC block) tasks; each output tile is computed by one
- * thread in a fixed order, so the result is the same for any thread count. */
+ * Tasks (ops_parallel_for) run over (item, NC block, M block); each output tile is
+ * computed by one thread in a fixed order, so the result is the same for any thread count. */
 #include <string.h>
 
 #include "ops.h"
@@ -10,7 +10,7 @@
 
 /* Blocking (multiples of every kernel's mr and nr). The speed issue tunes these. */
 #define GEMM_KC 256
-#define GEMM_NC 64
+#define GEMM_NC 256
 
 int conv_shape_init(conv_shape *s, int ic, int oc, int k, int stride, int pad_t, int pad_l,
                     int pad_b, int pad_r, int h, int w) {
@@ -64,83 +64,113 @@ size_t conv2d_scratch_floats(const gemm_kernel *kr) {
     return (size_t)GEMM_KC * GEMM_NC + (size_t)kr->mr * kr->nr + 16;
 }
 
-/* Row blocks per (item, column block): all of M in one task (B packed once) unless that
- * leaves threads idle. Any split gives the same bits: a tile's arithmetic depends only on
- * the KC blocking, never on which task or thread computes it. */
-static int m_blocks(int M, int mr, int base_tasks, int n_threads) {
-    const int panels = (M + mr - 1) / mr;
-    int want = base_tasks >= 2 * n_threads ? 1 : (2 * n_threads + base_tasks - 1) / base_tasks;
-    return want > panels ? panels : want;
+/* Column block width and row blocks per (item, column block): all of M in one task (B
+ * packed once) and NC columns, narrowed (in nr steps) when that leaves threads idle, and M
+ * split only when even nr-wide column blocks are too few. Any split gives the same bits: a
+ * tile's arithmetic depends only on the KC blocking, never on which task computes it. */
+static void task_split(int n, int M, int N, int mr, int nr, int n_threads, int *nc_out,
+                       int *nb_m_out) {
+    int nc = GEMM_NC;
+    const int want = 2 * n_threads; /* two tasks per thread balance uneven shapes */
+    if (n_threads > 1 && n * ((N + nc - 1) / nc) < want) {
+        const int per_item = (want + n - 1) / n;
+        int c = (N + per_item - 1) / per_item;
+        c = (c + nr - 1) / nr * nr;
+        nc = c < nr ? nr : c;
+    }
+    const int base = n * ((N + nc - 1) / nc), panels = (M + mr - 1) / mr;
+    int nb_m = 1;
+    if (n_threads > 1 && base < want) nb_m = (want + base - 1) / base;
+    *nc_out = nc;
+    *nb_m_out = nb_m > panels ? panels : nb_m;
 }
 
-void conv2d_run(const gemm_kernel *kr, const conv_shape *s, int n, const float *x,
-                const float *packed_a, const conv_epilogue *e, float *y, float *scratch,
-                size_t scratch_stride, int n_threads) {
-    const int M = s->oc, K = s->ic * s->kh * s->kw, N = s->oh * s->ow;
-    const int mr = kr->mr, nr = kr->nr;
+typedef struct conv_job {
+    const gemm_kernel *kr;
+    const conv_shape *s;
+    const float *x, *packed_a;
+    conv_epilogue e0;
+    float *y, *scratch;
+    size_t scratch_stride;
+    int M, K, N, nc, nb_n, nb_m, mc_panels;
+} conv_job;
+
+static void conv_task(void *arg, int task) {
+    const conv_job *J = arg;
+    const gemm_kernel *kr = J->kr;
+    const conv_shape *s = J->s;
+    const conv_epilogue e0 = J->e0;
+    const int M = J->M, K = J->K, N = J->N, mr = kr->mr, nr = kr->nr;
     const int64_t hw = (int64_t)s->h * s->w;
-    if (n_threads < 1) n_threads = 1;
-    const int nb_n = (N + GEMM_NC - 1) / GEMM_NC;
-    const int nb_m = m_blocks(M, mr, n * nb_n, n_threads);
-    const int panels = (M + mr - 1) / mr, mc_panels = (panels + nb_m - 1) / nb_m;
-    const int tasks = n * nb_n * nb_m;
-    const conv_epilogue e0 = e ? *e : (conv_epilogue){0};
-    /* small problems run on one thread: same bits, no fork/join cost */
-    const int par = tasks > 1 && (double)M * N * K * n >= 262144.0;
-    (void)par;
-    OPS_PARALLEL_FOR(n_threads, par)
-    for (int task = 0; task < tasks; task++) {
-        const int b = task / (nb_n * nb_m), rest = task % (nb_n * nb_m);
-        const int jn = rest / nb_m, jm = rest % nb_m;
-        float *bp = scratch + (size_t)ops_thread_id() * scratch_stride;
-        float *tmp = bp + (size_t)GEMM_KC * GEMM_NC;
-        const float *xb = x + (int64_t)b * s->ic * hw;
-        float *yb = y + (int64_t)b * M * N;
-        const int n0 = jn * GEMM_NC, nc = N - n0 < GEMM_NC ? N - n0 : GEMM_NC;
-        const int m0 = jm * mc_panels * mr;
-        if (m0 >= M) continue;
-        const int mc = M - m0 < mc_panels * mr ? M - m0 : mc_panels * mr;
-        for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
-            const int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
-            const int acc = k0 > 0, last = k0 + kc >= K;
-            pack_b(s, xb, k0, kc, n0, nc, nr, bp);
-            for (int i0 = m0; i0 < m0 + mc; i0 += mr) {
-                const int mh = m0 + mc - i0 < mr ? m0 + mc - i0 : mr;
-                const float *ap = packed_a + (size_t)(i0 / mr) * mr * K + (size_t)k0 * mr;
-                for (int j0 = n0; j0 < n0 + nc; j0 += nr) {
-                    const int nw = n0 + nc - j0 < nr ? n0 + nc - j0 : nr;
-                    const float *bq = bp + (size_t)((j0 - n0) / nr) * kc * nr;
-                    float *c = yb + (int64_t)i0 * N + j0;
-                    if (mh == mr && nw == nr) {
-                        kr->ukr(kc, ap, bq, c, N, acc);
-                    } else {
-                        kr->ukr(kc, ap, bq, tmp, nr, 0);
-                        for (int i = 0; i < mh; i++)
-                            for (int j = 0; j < nw; j++)
-                                c[(int64_t)i * N + j] = acc ? c[(int64_t)i * N + j] + tmp[i * nr + j]
-                                                            : tmp[i * nr + j];
-                    }
-                    if (last && (e0.bias || e0.chan_add || e0.residual)) {
-                        /* the reference's order, row by row so it vectorises */
-                        for (int i = 0; i < mh; i++) {
-                            const int o = i0 + i;
-                            float *ci = c + (int64_t)i * N;
-                            if (e0.bias) {
-                                const float bo = e0.bias[o];
-                                for (int j = 0; j < nw; j++) ci[j] = ci[j] + bo;
-                            }
-                            if (e0.chan_add) {
-                                const float ca = e0.chan_add[(int64_t)b * e0.chan_add_stride + o];
-                                for (int j = 0; j < nw; j++) ci[j] = ci[j] + ca;
-                            }
-                            if (e0.residual) {
-                                const float *rr = e0.residual + ((int64_t)b * M + o) * N + j0;
-                                for (int j = 0; j < nw; j++) ci[j] = ci[j] + rr[j];
-                            }
+    const int b = task / (J->nb_n * J->nb_m), rest = task % (J->nb_n * J->nb_m);
+    const int jn = rest / J->nb_m, jm = rest % J->nb_m;
+    float *bp = J->scratch + (size_t)ops_thread_id() * J->scratch_stride;
+    float *tmp = bp + (size_t)GEMM_KC * GEMM_NC;
+    const float *xb = J->x + (int64_t)b * s->ic * hw;
+    float *yb = J->y + (int64_t)b * M * N;
+    const int n0 = jn * J->nc, nc = N - n0 < J->nc ? N - n0 : J->nc;
+    const int m0 = jm * J->mc_panels * mr;
+    if (m0 >= M) return;
+    const int mc = M - m0 < J->mc_panels * mr ? M - m0 : J->mc_panels * mr;
+    for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
+        const int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
+        const int acc = k0 > 0, last = k0 + kc >= K;
+        pack_b(s, xb, k0, kc, n0, nc, nr, bp);
+        for (int i0 = m0; i0 < m0 + mc; i0 += mr) {
+            const int mh = m0 + mc - i0 < mr ? m0 + mc - i0 : mr;
+            const float *ap = J->packed_a + (size_t)(i0 / mr) * mr * K + (size_t)k0 * mr;
+            for (int j0 = n0; j0 < n0 + nc; j0 += nr) {
+                const int nw = n0 + nc - j0 < nr ? n0 + nc - j0 : nr;
+                const float *bq = bp + (size_t)((j0 - n0) / nr) * kc * nr;
+                float *c = yb + (int64_t)i0 * N + j0;
+                if (mh == mr && nw == nr) {
+                    kr->ukr(kc, ap, bq, c, N, acc);
+                } else {
+                    kr->ukr(kc, ap, bq, tmp, nr, 0);
+                    for (int i = 0; i < mh; i++)
+                        for (int j = 0; j < nw; j++)
+                            c[(int64_t)i * N + j] = acc ? c[(int64_t)i * N + j] + tmp[i * nr + j]
+                                                        : tmp[i * nr + j];
+                }
+                if (last && (e0.bias || e0.chan_add || e0.residual)) {
+                    /* the reference's order, row by row so it vectorises */
+                    for (int i = 0; i < mh; i++) {
+                        const int o = i0 + i;
+                        float *ci = c + (int64_t)i * N;
+                        if (e0.bias) {
+                            const float bo = e0.bias[o];
+                            for (int j = 0; j < nw; j++) ci[j] = ci[j] + bo;
+                        }
+                        if (e0.chan_add) {
+                            const float ca = e0.chan_add[(int64_t)b * e0.chan_add_stride + o];
+                            for (int j = 0; j < nw; j++) ci[j] = ci[j] + ca;
+                        }
+                        if (e0.residual) {
+                            const float *rr = e0.residual + ((int64_t)b * M + o) * N + j0;
+                            for (int j = 0; j < nw; j++) ci[j] = ci[j] + rr[j];
                         }
                     }
                 }
             }
         }
     }
+}
+
+void conv2d_run(const gemm_kernel *kr, const conv_shape *s, int n, const float *x,
+                const float *packed_a, const conv_epilogue *e, float *y, float *scratch,
+                size_t scratch_stride, int n_threads) {
+    conv_job J;
+    J.kr = kr; J.s = s; J.x = x; J.packed_a = packed_a; J.y = y;
+    J.scratch = scratch; J.scratch_stride = scratch_stride;
+    J.e0 = e ? *e : (conv_epilogue){0};
+    J.M = s->oc; J.K = s->ic * s->kh * s->kw; J.N = s->oh * s->ow;
+    if (n_threads < 1) n_threads = 1;
+    task_split(n, J.M, J.N, kr->mr, kr->nr, n_threads, &J.nc, &J.nb_m);
+    J.nb_n = (J.N + J.nc - 1) / J.nc;
+    const int panels = (J.M + kr->mr - 1) / kr->mr;
+    J.mc_panels = (panels + J.nb_m - 1) / J.nb_m;
+    const int tasks = n * J.nb_n * J.nb_m;
+    /* small problems run on one thread: same bits, no fork/join cost */
+    const int par = tasks > 1 && (double)J.M * J.N * J.K * n >= 262144.0;
+    ops_parallel_for(n_threads, par, tasks, conv_task, &J);
 }

@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "ops.h"
+#include "vexp.h"
 
 void groupnorm_ref(int n, int c, int hw, int groups, float eps, const float *gamma,
                    const float *beta, int silu, const float *x, float *y) {
@@ -48,36 +49,44 @@ static void moments(const float *x, int64_t len, double *mean_out, double *var_o
     *var_out = ((q0 + q1) + (q2 + q3)) / (double)len;
 }
 
-void groupnorm_run(int n, int c, int hw, int groups, float eps, const float *gamma,
-                   const float *beta, int silu, const float *x, float *y, int n_threads) {
-    const int cg = c / groups;
-    const int tasks = n * groups;
-    if (n_threads < 1) n_threads = 1;
-    (void)n_threads;
-    const int par = (int64_t)n * c * hw >= 32768;
-    (void)par;
-    OPS_PARALLEL_FOR(n_threads, par)
-    for (int task = 0; task < tasks; task++) {
-        const int b = task / groups, g = task % groups;
-        const int64_t off = ((int64_t)b * c + (int64_t)g * cg) * hw;
-        double mean, var;
-        moments(x + off, (int64_t)cg * hw, &mean, &var);
-        const float rstd = (float)(1.0 / sqrt(var + (double)eps));
-        for (int ci = 0; ci < cg; ci++) {
-            const int ch = g * cg + ci;
-            /* (x - mean) * scale + beta: torch folds the mean into the shift, which
-             * cancels badly when |mean| >> std; this form is the more accurate one */
-            const float scale = rstd * gamma[ch], shift = beta[ch], mu = (float)mean;
-            const float *xc = x + off + (int64_t)ci * hw;
-            float *yc = y + off + (int64_t)ci * hw;
-            if (silu) {
-                for (int p = 0; p < hw; p++) {
-                    float v = (xc[p] - mu) * scale + shift;
-                    yc[p] = v / (1.0f + expf(-v));
-                }
-            } else {
-                for (int p = 0; p < hw; p++) yc[p] = (xc[p] - mu) * scale + shift;
+typedef struct gn_job {
+    int c, hw, groups, silu;
+    float eps;
+    const float *gamma, *beta, *x;
+    float *y;
+} gn_job;
+
+static void gn_task(void *arg, int task) {
+    const gn_job *J = arg;
+    const int c = J->c, hw = J->hw, groups = J->groups, silu = J->silu, cg = c / groups;
+    const float eps = J->eps, *gamma = J->gamma, *beta = J->beta, *x = J->x;
+    float *y = J->y;
+    const int b = task / groups, g = task % groups;
+    const int64_t off = ((int64_t)b * c + (int64_t)g * cg) * hw;
+    double mean, var;
+    moments(x + off, (int64_t)cg * hw, &mean, &var);
+    const float rstd = (float)(1.0 / sqrt(var + (double)eps));
+    for (int ci = 0; ci < cg; ci++) {
+        const int ch = g * cg + ci;
+        /* (x - mean) * scale + beta: torch folds the mean into the shift, which
+         * cancels badly when |mean| >> std; this form is the more accurate one */
+        const float scale = rstd * gamma[ch], shift = beta[ch], mu = (float)mean;
+        const float *xc = x + off + (int64_t)ci * hw;
+        float *yc = y + off + (int64_t)ci * hw;
+        if (silu) {
+            for (int p = 0; p < hw; p++) {
+                float v = (xc[p] - mu) * scale + shift;
+                yc[p] = v / (1.0f + vexp_f32(-v));
             }
+        } else {
+            for (int p = 0; p < hw; p++) yc[p] = (xc[p] - mu) * scale + shift;
         }
     }
+}
+
+void groupnorm_run(int n, int c, int hw, int groups, float eps, const float *gamma,
+                   const float *beta, int silu, const float *x, float *y, int n_threads) {
+    const gn_job J = {c, hw, groups, silu, eps, gamma, beta, x, y};
+    const int par = (int64_t)n * c * hw >= 32768;
+    ops_parallel_for(n_threads, par, n * groups, gn_task, (void *)&J);
 }

@@ -24,16 +24,23 @@ static float dot8(const float *a, const float *b, int len) {
     return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
 
+typedef struct linear_job {
+    int in, out;
+    const float *x, *w, *b;
+    float *y;
+} linear_job;
+
+static void linear_task(void *arg, int t) {
+    const linear_job *J = arg;
+    const int i = t / J->out, o = t % J->out;
+    J->y[(int64_t)i * J->out + o] =
+        dot8(J->w + (int64_t)o * J->in, J->x + (int64_t)i * J->in, J->in) + (J->b ? J->b[o] : 0.0f);
+}
+
 void linear_run(int n, int in, int out, const float *x, const float *w, const float *b,
                 float *y, int n_threads) {
-    if (n_threads < 1) n_threads = 1;
-    (void)n_threads;
+    const linear_job J = {in, out, x, w, b, y};
     const int tasks = n * out;
     const int par = (int64_t)tasks * in >= 262144;
-    (void)par;
-    OPS_PARALLEL_FOR(n_threads, par)
-    for (int t = 0; t < tasks; t++) {
-        const int i = t / out, o = t % out;
-        y[(int64_t)i * out + o] = dot8(w + (int64_t)o * in, x + (int64_t)i * in, in) + (b ? b[o] : 0.0f);
-    }
+    ops_parallel_for(n_threads, par, tasks, linear_task, (void *)&J);
 }

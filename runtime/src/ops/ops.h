@@ -92,14 +92,13 @@ void timestep_embedding(int n, const float *t, int dim, int flip_sin_to_cos, flo
                         float *out);
 
 /* ---- threads (threads.c) ---- */
-/* An OpenMP loop over independent tasks, or a plain loop when built without OpenMP. */
-#define OPS_PRAGMA(x) _Pragma(#x)
-#ifdef _OPENMP
-#define OPS_PARALLEL_FOR(nt, cond) OPS_PRAGMA(omp parallel for num_threads(nt) schedule(static) if (cond))
-#else
-#define OPS_PARALLEL_FOR(nt, cond)
-#endif
 int ops_thread_id(void);     /* omp_get_thread_num() or 0 */
+/* fn(arg, task) for task = 0..tasks-1: an OpenMP static loop when par and n_threads > 1,
+ * else a plain loop on the calling thread. The plain loop opens no OpenMP region, so
+ * serial ops cost no libgomp team (libgomp mallocs and frees a one-thread team per
+ * region). Tasks must be independent; which thread runs one never changes its result. */
+typedef void (*ops_task_fn)(void *arg, int task);
+void ops_parallel_for(int n_threads, int par, int tasks, ops_task_fn fn, void *arg);
 int ops_default_threads(void);
 
 #endif

@@ -75,6 +75,14 @@ void gemm_pack_a(const void *w, int dtype, int m, int k, int mr, float *dst) {
     }
 }
 
+/* d[j] = row[xs + j] for lo <= j < hi, 0 elsewhere in [0, len). */
+static void copy_or_zero(float *restrict d, const float *restrict row, int xs, int lo, int hi,
+                         int len) {
+    for (int j = 0; j < lo; j++) d[j] = 0.0f;
+    for (int j = lo; j < hi; j++) d[j] = row[xs + j];
+    for (int j = hi; j < len; j++) d[j] = 0.0f;
+}
+
 /* One B panel: rows k0..k0+kc-1 of the virtual im2col matrix, columns j0..j0+jw-1
  * (jw <= nr; the rest zero). x is one item [ic][h][w]. */
 static void pack_b_panel(const conv_shape *s, const float *x, int k0, int kc, int j0, int jw,
@@ -86,20 +94,27 @@ static void pack_b_panel(const conv_shape *s, const float *x, int k0, int kc, in
         /* 1x1, stride 1: the image is the B matrix */
         for (int kk = 0; kk < kc; kk++) {
             float *dk = d + (size_t)kk * nr;
-            memcpy(dk, x + (int64_t)(k0 + kk) * hw + j0, (size_t)jw * sizeof(float));
-            for (int j = jw; j < nr; j++) dk[j] = 0.0f;
+            const float *src = x + (int64_t)(k0 + kk) * hw + j0;
+            if (jw == 16 && nr == 16) {
+                memcpy(dk, src, 16 * sizeof(float));
+            } else {
+                copy_or_zero(dk, src, 0, 0, jw, nr);
+            }
         }
         return;
     }
-    int iy0[GEMM_MAX_NR], ix0[GEMM_MAX_NR];
+    /* stride 1: the columns split into runs along one output row each (one run for a
+     * 16-wide panel of a 32-wide image, two to four for 8x8 and 4x4), and each k row of a
+     * run is a contiguous piece of one input row, zero outside the image */
+    int iy0[GEMM_MAX_NR], ix0[GEMM_MAX_NR], rj[GEMM_MAX_NR + 1], nrun = 0;
     for (int j = 0; j < jw; j++) {
         int p = j0 + j, oy = p / s->ow, ox = p % s->ow;
         iy0[j] = oy * s->stride - s->pad_t;
         ix0[j] = ox * s->stride - s->pad_l;
+        if (j == 0 || iy0[j] != iy0[j - 1]) rj[nrun++] = j;
     }
-    /* one output row, stride 1: each k row is a contiguous run of the input row */
-    const int one_row = s->stride == 1 && jw > 0 && iy0[0] == iy0[jw - 1] && s->kw <= 16;
-    float win[GEMM_MAX_NR + 16];
+    rj[nrun] = jw;
+    const int runs = s->stride == 1;
     /* (ic, ky, kx) of row k0, then stepped without divisions */
     int ic = k0 / khw, ky = (k0 % khw) / s->kw, kx = (k0 % khw) % s->kw;
     for (int kk = 0; kk < kc; kk++) {
@@ -110,32 +125,26 @@ static void pack_b_panel(const conv_shape *s, const float *x, int k0, int kc, in
             kx = 0;
             if (++ky == s->kh) { ky = 0; ic++; }
         }
-        if (one_row) {
-            /* stride 1 within one output row: row (ic, ky) of the input, zero padded once
-             * into win (jw + kw - 1 values), serves the kw rows kx = 0.. as shifted views */
-            if (kk == 0 || ckx == 0) {
-                const int iy = iy0[0] + cky, xs = ix0[0];
-                const int len = jw + s->kw - 1;
+        if (runs) {
+            for (int r = 0; r < nrun; r++) {
+                const int ja = rj[r], len = rj[r + 1] - ja;
+                const int iy = iy0[ja] + cky, xs = ix0[ja] + ckx;
+                float *dr = dk + ja;
                 if (iy < 0 || iy >= s->h) {
-                    for (int t = 0; t < len; t++) win[t] = 0.0f;
-                } else {
-                    const float *src = xc + (int64_t)iy * s->w;
-                    const int tlo = xs < 0 ? (-xs < len ? -xs : len) : 0;
-                    const int thi = s->w - xs < len ? (s->w - xs > tlo ? s->w - xs : tlo) : len;
-                    for (int t = 0; t < tlo; t++) win[t] = 0.0f;
-                    if (thi > tlo) memcpy(win + tlo, src + xs + tlo, (size_t)(thi - tlo) * sizeof(float));
-                    for (int t = thi; t < len; t++) win[t] = 0.0f;
+                    for (int j = 0; j < len; j++) dr[j] = 0.0f;
+                    continue;
                 }
+                const float *row = xc + (int64_t)iy * s->w;
+                if (xs >= 0 && xs + len <= s->w && len == 16) { /* interior, the common case */
+                    memcpy(dr, row + xs, 16 * sizeof(float));
+                    continue;
+                }
+                /* zero left of the image, copy [lo, hi), zero right of it */
+                const int lo = xs < 0 ? (-xs < len ? -xs : len) : 0;
+                const int hi = s->w - xs < len ? (s->w - xs > lo ? s->w - xs : lo) : len;
+                copy_or_zero(dr, row, xs, lo, hi, len);
             }
-            const float *wk = win + ckx;
-            if (jw == 16 && nr == 16) {
-                for (int j = 0; j < 16; j++) dk[j] = wk[j];
-            } else if (jw == 32 && nr == 32) {
-                for (int j = 0; j < 32; j++) dk[j] = wk[j];
-            } else {
-                for (int j = 0; j < jw; j++) dk[j] = wk[j];
-                for (int j = jw; j < nr; j++) dk[j] = 0.0f;
-            }
+            for (int j = jw; j < nr; j++) dk[j] = 0.0f;
             continue;
         }
         for (int j = 0; j < jw; j++) {

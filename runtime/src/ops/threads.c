@@ -1,4 +1,5 @@
-/* threads.c — the few OpenMP queries the ops need, so the rest compiles without OpenMP. */
+/* threads.c — the few OpenMP pieces the ops need (thread id, default count, the task loop),
+ * so the rest compiles without OpenMP. */
 #include "ops.h"
 
 #ifdef _OPENMP
@@ -20,4 +21,19 @@ int ops_default_threads(void) {
 #else
     return 1;
 #endif
+}
+
+void ops_parallel_for(int n_threads, int par, int tasks, ops_task_fn fn, void *arg) {
+#ifdef _OPENMP
+    if (par && n_threads > 1 && tasks > 1) {
+        const int nt = n_threads < tasks ? n_threads : tasks;
+#pragma omp parallel for num_threads(nt) schedule(static)
+        for (int t = 0; t < tasks; t++) fn(arg, t);
+        return;
+    }
+#else
+    (void)par;
+    (void)n_threads;
+#endif
+    for (int t = 0; t < tasks; t++) fn(arg, t);
 }
