@@ -3,7 +3,7 @@
 # ms per evaluation of the full-size google/ddpm-cifar10-32 network (random weights) next to
 # PyTorch's and ONNX Runtime's for the same weights and input, with ratios, GFLOP/s, % of the
 # measured FMA peak (bench/fma_peak), peak memory and a checksum of sculpt's output.
-# Not a pass/fail test. See bench/README.md. Everything runs under `nice -n 10`.
+# Not a pass/fail test. See README.md, "Benchmarks". Everything runs under `nice -n 10`.
 set -u -o pipefail
 
 usage() {
@@ -43,7 +43,7 @@ BLAS_PRELOAD=/usr/lib/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gn
 [ -f "$BLAS_PRELOAD" ] || BLAS_PRELOAD=
 
 # The table, from the RESULT and fma_peak lines on stdin (also: run.sh --table-from LOG).
-GFLOP_PER_IMAGE=12.44 # full-size CIFAR-10 UNet at 32x32 (bench/README.md: how it is counted)
+GFLOP_PER_IMAGE=12.44 # full-size CIFAR-10 UNet at 32x32 (README.md, "Benchmarks": how it is counted)
 STAT=med TABLE_FROM=
 table() {
   awk -v gf="$GFLOP_PER_IMAGE" -v stat="ms_$STAT" '

@@ -2,7 +2,7 @@
 # torch_bench.py — PyTorch's side of bench/run.sh: loads a sculpt flat weight file into the
 # PyTorch mirror of diffusers UNet2DModel (strict), times one evaluation at a batch size and
 # thread count, and can export the same network to ONNX for ort_bench.js. Run with
-# Debian's /usr/bin/python3 (python3-torch 1.13) and OpenBLAS (see bench/README.md).
+# Debian's /usr/bin/python3 (python3-torch 1.13) and OpenBLAS (see README.md, "Benchmarks").
 import argparse
 import os
 import resource
