@@ -136,12 +136,12 @@ static float *read_f32(const char *path, size_t n) {
 
 /* ---- (b) fixed seeds against the PyTorch reference ----
  * Fixture: weights/twemoji/sample_ref.py, float64 DDIM-20 (diffusers DDIMScheduler defaults)
- * on the f16-rounded EMA weights, seeds 1000..1003. Measured: PyTorch's own float32 run lands
+ * on the f16-rounded EMA weights, seeds 1000..1001. Measured: PyTorch's own float32 run lands
  * about 1e-6 (relative L2) from the float64 one, and sculpt's float32 run about as close; the
  * tolerance leaves ~100x for other ISAs and summation orders while staying far below what a
  * real fault moves (unrounded f32 weights, a timestep off by one: see README), and ~1e4x
  * below the distance between two seeds (about 1.5). */
-#define GOLDEN_N 4
+#define GOLDEN_N 2
 #define GOLDEN_REL_TOL 1e-4
 #define GOLDEN_MAX_ABS 1e-3
 
@@ -228,15 +228,15 @@ static int meta_num(sculpt_model *m, const char *key, double *v, int n) {
     return 0;
 }
 
-#define SANITY_N 16
+#define SANITY_N 12
 
 /* Tolerances (weights/twemoji/README.md): wide enough for the shipped model's measured gaps,
  * each named check rejecting clipped Gaussian noise or flat grey where noted. */
 #define SANITY_MEAN_TOL 0.30     /* |mean - training mean|; flat black/white fail */
 #define SANITY_FRAC_HI_MIN 0.05  /* light-pixel fraction at least 5% of the training set's */
-#define SANITY_STD_LO 0.5        /* per-image std within [0.5, 1.2] x training; noise: 1.45x */
+#define SANITY_STD_LO 0.5        /* per-image std within [0.5, 1.2] x training; noise: 1.35x */
 #define SANITY_STD_HI 1.2
-#define SANITY_SPREAD_LO 0.25    /* std of image means within [0.25, 3] x training; noise: 0.03x */
+#define SANITY_SPREAD_LO 0.25    /* std of image means within [0.25, 3] x training; noise: 0.06x */
 #define SANITY_SPREAD_HI 3.0
 #define SANITY_CORR_MIN_FRAC 0.8 /* neighbour correlation at least 0.8 x training; noise: 0 */
 
@@ -307,14 +307,14 @@ static int test_sanity(void) {
 
     char line[1400], out[1100];
     snprintf(out, sizeof out, "%s/sanity.f32", g_out);
-    snprintf(line, sizeof line, "--sampler ddim --steps 10 --seed 0 -n %d --batch %d --threads 2 -q --out-raw %s",
+    snprintf(line, sizeof line, "--sampler ddim --steps 8 --seed 0 -n %d --batch %d --threads 2 -q --out-raw %s",
              SANITY_N, SANITY_N, out);
     if (run_sample(line)) return 1;
     x = read_f32(out, (size_t)SANITY_N * CHW);
     if (!x) return 1;
     stats_of(x, SANITY_N, &s);
     free(x);
-    print_stats("default model, DDIM 10, seeds 0..15", &s, &t);
+    print_stats("default model, DDIM 8, seeds 0..11", &s, &t);
     CHECK(sanity_failures(&s, &t, 1) == 0);
     return 0;
 }
