@@ -149,20 +149,14 @@ fi
 
 # --- weights, ONNX export, ORT install ---
 if [ -z "$WEIGHTS" ]; then
-  for w in "$ROOT/tests/fixtures/unet/full/cifar10_random.bin" "$OUT/full/cifar10_random.bin" "$OUT/cifar10-full.bin"; do
+  for w in "$ROOT/tests/fixtures/unet/full/cifar10_random.bin" "$OUT/full/cifar10_random.bin"; do
     if [ -f "$w" ]; then WEIGHTS=$w; break; fi
   done
 fi
 if [ -z "$WEIGHTS" ]; then
-  if [ -f "$ROOT/tests/reference/make_unet.py" ]; then
-    say "weights: writing the full-size random model (tests/reference/make_unet.py --full bench/out/full)"
-    "$PY" "$ROOT/tests/reference/make_unet.py" --full "$OUT/full" >>"$LOG" || exit 1
-    WEIGHTS=$OUT/full/cifar10_random.bin
-  else
-    say "weights: writing the full-size random model (bench/make_weights.py)"
-    "$PY" "$HERE/make_weights.py" "$OUT/cifar10-full.bin" >>"$LOG" || exit 1
-    WEIGHTS=$OUT/cifar10-full.bin
-  fi
+  say "weights: writing the full-size random model (tests/reference/make_unet.py --full bench/out/full)"
+  "$PY" "$ROOT/tests/reference/make_unet.py" --full "$OUT/full" >>"$LOG" || exit 1
+  WEIGHTS=$OUT/full/cifar10_random.bin
 elif [ ! -f "$WEIGHTS" ]; then
   echo "run.sh: --weights $WEIGHTS does not exist" >&2; exit 2
 fi

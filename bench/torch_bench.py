@@ -52,24 +52,17 @@ def diffusers_config(cfg):
 
 
 def build_model(cfg, tensors):
-    """The network with the file's weights, loaded strictly: tests/reference/unet_ref.py's
-    mirror (the one the golden tests use) when it is there, else bench/unet_torch.py."""
+    """The network with the file's weights, loaded strictly into tests/reference/unet_ref.py's
+    mirror of diffusers UNet2DModel (the one the golden tests check sculpt against)."""
     import torch
 
     sd = {k: torch.from_numpy(v.copy()) for k, v in tensors.items()}
-    ref_dir = os.path.join(os.path.dirname(HERE), "tests", "reference")
-    if os.path.exists(os.path.join(ref_dir, "unet_ref.py")) and not os.environ.get("BENCH_OWN_MIRROR"):
-        sys.path.insert(0, ref_dir)
-        import unet_ref
+    sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "reference"))
+    import unet_ref
 
-        model = unet_ref.UNet2D(diffusers_config(cfg))
-        model.load_state_dict(sd, strict=True)
-        return model.eval(), "tests/reference/unet_ref.py"
-    import unet_torch
-
-    model = unet_torch.UNet(cfg)
+    model = unet_ref.UNet2D(diffusers_config(cfg))
     model.load_state_dict(sd, strict=True)
-    return model.eval(), "bench/unet_torch.py"
+    return model.eval(), "tests/reference/unet_ref.py"
 
 
 def main():
