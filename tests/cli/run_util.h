@@ -62,7 +62,7 @@ static pid_t run_start(char *const argv[], const char *logdir) {
         }
         dup2(fo, 1), dup2(fe, 2);
         close(fo), close(fe);
-        execv(argv[0], argv);
+        test_execv(argv);
         _exit(127);
     }
     return pid;

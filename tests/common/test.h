@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int test_failures = 0;
 
@@ -71,6 +72,25 @@ static inline double test_max_abs_diff(const float *a, const float *b, size_t n)
         if (d > m || d != d) m = d;
     }
     return m;
+}
+
+/* execv(argv[0], argv) in a forked child, through meson's MESON_EXE_WRAPPER when set (a
+ * cross build's qemu-user), so tests that run our tools need no binfmt_misc. Returns only
+ * on failure. */
+static inline void test_execv(char *const *argv) {
+    const char *wrap = getenv("MESON_EXE_WRAPPER");
+    if (wrap && *wrap) {
+        static char buf[1024];
+        char *wargv[64];
+        int n = 0;
+        snprintf(buf, sizeof buf, "%s", wrap);
+        for (char *tok = strtok(buf, " "); tok && n < 32; tok = strtok(NULL, " ")) wargv[n++] = tok;
+        for (int i = 0; argv[i] && n < 63; i++) wargv[n++] = argv[i];
+        wargv[n] = NULL;
+        execvp(wargv[0], wargv);
+        return;
+    }
+    execv(argv[0], argv);
 }
 
 #endif

@@ -28,21 +28,7 @@ static int cw_run(char *const *argv, const char *out_path, const char *err_path)
         dup2(fe, 2);
         close(fo);
         close(fe);
-        /* cross builds: meson names the emulator (qemu-user) that runs target binaries;
-         * run the tool through it rather than relying on binfmt_misc */
-        const char *wrap = getenv("MESON_EXE_WRAPPER");
-        if (wrap && *wrap) {
-            static char buf[1024];
-            char *wargv[64];
-            int n = 0;
-            snprintf(buf, sizeof buf, "%s", wrap);
-            for (char *tok = strtok(buf, " "); tok && n < 32; tok = strtok(NULL, " ")) wargv[n++] = tok;
-            for (int i = 0; argv[i] && n < 63; i++) wargv[n++] = argv[i];
-            wargv[n] = NULL;
-            execvp(wargv[0], wargv);
-            _exit(127);
-        }
-        execv(argv[0], argv);
+        test_execv(argv);
         _exit(127);
     }
     int st;
