@@ -13,7 +13,7 @@
 #include "sculpt.h"
 
 typedef struct opts {
-    const char *weights, *ref, *isa, *precision;
+    const char *weights, *ref, *isa, *precision, *conv;
     int batch, threads, warmup, iters;
 } opts;
 
@@ -97,11 +97,12 @@ static double rel_l2_vs(const char *path, const float *out, size_t n) {
 static void usage(void) {
     fprintf(stderr, "usage: bench_unet --weights W [--batch 1] [--threads 1] [--warmup 1] [--iters 3]\n"
                     "                  [--isa scalar|avx2|avx512|neon] [--precision f32|bf16|f16] [--ref out.f32]\n"
+                    "                  [--conv auto|direct|winograd]\n"
                     "prints one 'RESULT runtime=sculpt ...' line (ms per evaluation, peak RSS, checksum)\n");
 }
 
 int main(int argc, char **argv) {
-    opts o = {NULL, NULL, NULL, "f32", 1, 1, 1, 3};
+    opts o = {NULL, NULL, NULL, "f32", "auto", 1, 1, 1, 3};
     for (int i = 1; i < argc; i += 2) { /* every option takes a value */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int rc = 0;
@@ -110,6 +111,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--ref")) o.ref = v;
         else if (!strcmp(a, "--isa")) o.isa = v;
         else if (!strcmp(a, "--precision")) o.precision = v;
+        else if (!strcmp(a, "--conv")) o.conv = v;
         else if (!strcmp(a, "--batch")) rc = parse_int(a, v, 1, 4096, &o.batch);
         else if (!strcmp(a, "--threads")) rc = parse_int(a, v, 0, 1024, &o.threads);
         else if (!strcmp(a, "--warmup")) rc = parse_int(a, v, 0, 1000, &o.warmup);
@@ -133,6 +135,15 @@ int main(int argc, char **argv) {
         return 2;
     }
 
+    int conv;
+    if (!strcmp(o.conv, "auto")) conv = SCULPT_CONV_AUTO;
+    else if (!strcmp(o.conv, "direct")) conv = SCULPT_CONV_DIRECT;
+    else if (!strcmp(o.conv, "winograd")) conv = SCULPT_CONV_WINOGRAD;
+    else {
+        fprintf(stderr, "bench_unet: --conv '%s' must be auto, direct or winograd\n", o.conv);
+        return 2;
+    }
+
     long base_rss = rss_kb();
     int status = 1;
     sculpt_model *m = NULL;
@@ -146,7 +157,7 @@ int main(int argc, char **argv) {
         goto done;
     }
     const sculpt_config *cfg = sculpt_model_config(m);
-    sculpt_ctx_options co = {o.batch, o.threads, precision, o.isa};
+    sculpt_ctx_options co = {o.batch, o.threads, precision, o.isa, conv};
     double t0 = now_ms();
     st = sculpt_ctx_create(m, &co, &c);
     double create_ms = now_ms() - t0;
@@ -189,9 +200,9 @@ int main(int argc, char **argv) {
         if (r >= 0) snprintf(rel, sizeof rel, " rel_l2_vs_torch=%.2e", r);
     }
     printf("RESULT runtime=sculpt batch=%d threads=%d ms_med=%.2f ms_min=%.2f iters=%d maxrss_kb=%ld "
-           "base_rss_kb=%ld arena_mb=%.1f create_ms=%.0f isa=%s precision=%s checksum=%016" PRIx64 "%s\n",
+           "base_rss_kb=%ld arena_mb=%.1f create_ms=%.0f isa=%s precision=%s conv=%s checksum=%016" PRIx64 "%s\n",
            o.batch, o.threads, med, ms[0], o.iters, ru.ru_maxrss, base_rss,
-           (double)sculpt_ctx_arena_bytes(c) / (1 << 20), create_ms, sculpt_ctx_isa(c), o.precision,
+           (double)sculpt_ctx_arena_bytes(c) / (1 << 20), create_ms, sculpt_ctx_isa(c), o.precision, sculpt_ctx_conv(c),
            fnv64(out, out_n), rel);
     status = 0;
 done:

@@ -9,7 +9,7 @@ set -u -o pipefail
 usage() {
   cat <<'USAGE'
 usage: bench/run.sh [--build DIR] [--weights FILE] [--batches 1,8,16] [--threads 1,2]
-                    [--warmup N] [--iters N] [--full] [--isa I] [--precision P]
+                    [--warmup N] [--iters N] [--full] [--isa I] [--precision P] [--conv C]
                     [--no-torch] [--no-ort] [--torch-jit] [--no-peak] [--stat med|min] [--table-from LOG]
   --build DIR   meson build dir holding bench/bench_unet and bench/fma_peak
                 (default: $MESON_BUILD_ROOT when run as `ninja bench-unet`)
@@ -17,7 +17,9 @@ usage: bench/run.sh [--build DIR] [--weights FILE] [--batches 1,8,16] [--threads
                 tests/reference/make_unet.py --full, made into bench/out/full if missing)
   --full        more iterations (warmup 2; 10 timed at batch <= 2, else 5); default 1 + 3/2
   --torch-jit   also time torch.jit.trace + freeze + optimize_for_inference
-  --isa/--precision  passed to sculpt (bench_unet --isa / --precision)
+  --isa/--precision/--conv  passed to sculpt (bench_unet --isa / --precision / --conv)
+  env SCULPT_BENCH_PY   the python3 with torch (default /usr/bin/python3); where Node.js is
+                        missing and it has onnxruntime, ONNX Runtime runs through ort_bench.py
   --table-from LOG   print the table of an earlier run's bench/out/last-run.txt
   --stat med|min     the table's times: median (default) or best of the timed runs
 USAGE
@@ -37,7 +39,8 @@ WARMUP=1
 ITERS=
 FULL=0 TORCH=1 ORT=1 JIT=0 PEAK=1
 SCULPT_ARGS=()
-PY=/usr/bin/python3
+PY=${SCULPT_BENCH_PY:-/usr/bin/python3} # a python3 with torch (Debian's python3-torch here)
+ORT_PY=0 # 1: time ONNX Runtime through python onnxruntime (ort_bench.py) instead of Node
 # PyTorch with Debian's OpenBLAS (libopenblas0-openmp), not the 6x slower reference BLAS.
 BLAS_PRELOAD=/usr/lib/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)/openblas-openmp/libblas.so.3
 [ -f "$BLAS_PRELOAD" ] || BLAS_PRELOAD=
@@ -102,6 +105,7 @@ while [ $# -gt 0 ]; do
     --full) FULL=1; WARMUP=2; shift ;;
     --isa) SCULPT_ARGS+=(--isa "$2"); shift 2 ;;
     --precision) SCULPT_ARGS+=(--precision "$2"); shift 2 ;;
+    --conv) SCULPT_ARGS+=(--conv "$2"); shift 2 ;;
     --no-torch) TORCH=0; shift ;;
     --no-ort) ORT=0; shift ;;
     --torch-jit) JIT=1; shift ;;
@@ -173,7 +177,10 @@ if [ "$ORT" = 1 ] && [ "$HAVE_TORCH" = 1 ] && [ "$(cat "$ONNX.src" 2>/dev/null)"
     echo "$WKEY" >"$ONNX.src"
   else ORT=0; fi
 fi
-if [ "$ORT" = 1 ] && [ -z "${ORT_NODE_DIR:-}" ] && [ ! -d "$OUT/ort/node_modules/onnxruntime-node" ]; then
+if [ "$ORT" = 1 ] && ! command -v node >/dev/null && "$PY" -c 'import onnxruntime' 2>/dev/null; then
+  ORT_PY=1
+  say "ort: no Node.js here; using $PY's onnxruntime $("$PY" -c 'import onnxruntime; print(onnxruntime.__version__)') (bench/ort_bench.py)"
+elif [ "$ORT" = 1 ] && [ -z "${ORT_NODE_DIR:-}" ] && [ ! -d "$OUT/ort/node_modules/onnxruntime-node" ]; then
   say "ort: installing npm onnxruntime-node into bench/out/ort (--ignore-scripts: CPU only)"
   npm install --ignore-scripts --no-audit --no-fund --prefix "$OUT/ort" onnxruntime-node >>"$LOG" 2>&1 ||
     { say "ort: npm install failed; ONNX Runtime skipped"; ORT=0; }
@@ -190,7 +197,8 @@ run_one() { # runtime batch threads warmup iters
       line=$(OMP_NUM_THREADS=$t LD_PRELOAD=${BLAS_PRELOAD:-${LD_PRELOAD:-}} "$PY" "$HERE/torch_bench.py" --weights "$WEIGHTS" \
              --batch "$b" --threads "$t" --warmup "$w" --iters "$n" --save-out "$ref" "${jit[@]}" 2>>"$LOG" | grep '^RESULT') ;;
     ort)
-      line=$(OMP_NUM_THREADS=$t node "$HERE/ort_bench.js" --model "$ONNX" --batch "$b" --threads "$t" \
+      local ort_cmd=(node "$HERE/ort_bench.js"); [ "$ORT_PY" = 1 ] && ort_cmd=("$PY" "$HERE/ort_bench.py")
+      line=$(OMP_NUM_THREADS=$t "${ort_cmd[@]}" --model "$ONNX" --batch "$b" --threads "$t" \
              --warmup "$w" --iters "$n" --ref "$ref" 2>>"$LOG" | grep '^RESULT') ;;
     sculpt)
       local r=(); [ -f "$ref" ] && r=(--ref "$ref")

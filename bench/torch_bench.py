@@ -4,6 +4,7 @@
 # thread count, and can export the same network to ONNX for ort_bench.js. Run with
 # Debian's /usr/bin/python3 (python3-torch 1.13) and OpenBLAS (see README.md, "Benchmarks").
 import argparse
+import inspect
 import os
 import resource
 import statistics
@@ -92,9 +93,12 @@ def main():
     x, t = torch.from_numpy(x), torch.from_numpy(t)
     if a.export_onnx:
         tmp = a.export_onnx + ".tmp"
+        kw = {}
+        if "dynamo" in inspect.signature(torch.onnx.export).parameters:
+            kw["dynamo"] = False  # torch >= 2.9 defaults to the dynamo exporter; keep the TorchScript one
         with torch.no_grad():
             torch.onnx.export(model, (x, t), tmp, opset_version=17, input_names=["x", "t"],
-                              output_names=["eps"], dynamic_axes={"x": {0: "n"}, "t": {0: "n"}, "eps": {0: "n"}})
+                              output_names=["eps"], dynamic_axes={"x": {0: "n"}, "t": {0: "n"}, "eps": {0: "n"}}, **kw)
         os.replace(tmp, a.export_onnx)
         print("exported %s (opset 17, dynamic batch) from %s" % (a.export_onnx, mirror))
         return

@@ -120,12 +120,21 @@ typedef struct sculpt_ctx sculpt_ctx;
 
 typedef enum { SCULPT_PRECISION_F32 = 0, SCULPT_PRECISION_BF16 = 1, SCULPT_PRECISION_F16 = 2 } sculpt_precision;
 
+/* How 3x3 convolutions are computed. AUTO: Winograd F(2x2,3x3) for the stride-1 3x3
+ * convolutions at 16x16 and larger (2.25x fewer multiplies), the direct packed GEMM
+ * elsewhere. DIRECT: the packed GEMM everywhere (the results of sculpt before Winograd).
+ * WINOGRAD: every stride-1 3x3 convolution (any size; for tests). The choice depends only
+ * on the layer, never on batch size or thread count, so results stay reproducible. */
+typedef enum { SCULPT_CONV_AUTO = 0, SCULPT_CONV_DIRECT = 1, SCULPT_CONV_WINOGRAD = 2 } sculpt_conv_algo;
+
 typedef struct sculpt_ctx_options {
     int32_t max_batch;   /* largest batch eval() will be given, >= 1 */
     int32_t n_threads;   /* 0: OpenMP default */
     int32_t precision;   /* sculpt_precision; reduced precision is opt-in */
     const char *isa;     /* NULL: best for this CPU (env SCULPT_ISA overrides); or "scalar",
                             "avx2", "avx512", "neon" */
+    int32_t conv_algo;   /* sculpt_conv_algo; AUTO (0) lets env SCULPT_CONV=auto|direct|winograd
+                            choose */
 } sculpt_ctx_options;
 
 sculpt_status sculpt_ctx_create(sculpt_model *m, const sculpt_ctx_options *opt, sculpt_ctx **out);
@@ -135,6 +144,7 @@ void sculpt_ctx_destroy(sculpt_ctx *c); /* NULL is a no-op */
 const char *sculpt_ctx_errmsg(const sculpt_ctx *c);
 size_t sculpt_ctx_arena_bytes(const sculpt_ctx *c);
 const char *sculpt_ctx_isa(const sculpt_ctx *c); /* kernel path in use */
+const char *sculpt_ctx_conv(const sculpt_ctx *c); /* "auto", "direct" or "winograd" */
 sculpt_model *sculpt_ctx_model(const sculpt_ctx *c);
 
 /* Evaluate the network: x [n, in_channels, s, s] f32 NCHW, t[n] one (possibly fractional)

@@ -15,6 +15,7 @@ static const char *const schedule_names[] = {"discrete", "karras", "exponential"
 static const char *const spacing_names[] = {"leading", "trailing", "linspace"};
 static const char *const precision_names[] = {"f32", "bf16", "f16"};
 static const char *const isa_names[] = {"scalar", "avx2", "avx512", "neon"};
+static const char *const conv_names[] = {"auto", "direct", "winograd"}; /* sculpt_conv_algo order */
 #define COUNT_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 const char *sample_sampler_name(int v) { return v >= 0 && v < COUNT_OF(sampler_names) ? sampler_names[v] : "?"; }
@@ -110,7 +111,7 @@ static void set_defaults(sample_args *a) {
 enum opt_id {
     O_WEIGHTS, O_SAMPLER, O_STEPS, O_SCHEDULE, O_SPACING, O_ETA, O_CHURN, O_TMIN, O_TMAX,
     O_SNOISE, O_SIGMA_MIN, O_SIGMA_MAX, O_RHO, O_SEED, O_COUNT, O_BATCH, O_THREADS, O_OUT,
-    O_INIT_NOISE, O_OUT_RAW, O_ISA, O_PRECISION
+    O_INIT_NOISE, O_OUT_RAW, O_ISA, O_PRECISION, O_CONV
 };
 static const struct { const char *name; int id; } value_opts[] = {
     {"--weights", O_WEIGHTS}, {"--sampler", O_SAMPLER}, {"--steps", O_STEPS},
@@ -120,7 +121,7 @@ static const struct { const char *name; int id; } value_opts[] = {
     {"--seed", O_SEED}, {"-n", O_COUNT}, {"--count", O_COUNT}, {"--batch", O_BATCH},
     {"--threads", O_THREADS}, {"-o", O_OUT}, {"--output", O_OUT},
     {"--init-noise", O_INIT_NOISE}, {"--out-raw", O_OUT_RAW}, {"--isa", O_ISA},
-    {"--precision", O_PRECISION},
+    {"--precision", O_PRECISION}, {"--conv", O_CONV},
 };
 
 static int set_value(sample_args *a, int id, const char *opt, const char *v, char *err, size_t errlen) {
@@ -144,6 +145,7 @@ static int set_value(sample_args *a, int id, const char *opt, const char *v, cha
         a->given_spacing = 1;
         return parse_name(opt, v, spacing_names, COUNT_OF(spacing_names), &a->spacing, err, errlen);
     case O_PRECISION: return parse_name(opt, v, precision_names, COUNT_OF(precision_names), &a->precision, err, errlen);
+    case O_CONV: return parse_name(opt, v, conv_names, COUNT_OF(conv_names), &a->conv, err, errlen);
     case O_ISA: {
         int i = 0;
         if (parse_name(opt, v, isa_names, COUNT_OF(isa_names), &i, err, errlen)) return SAMPLE_ARGS_ERROR;
@@ -317,6 +319,8 @@ void sample_args_help(FILE *f) {
 "                        before quantisation (default: none)\n"
 "  --isa NAME            kernel path: scalar|avx2|avx512|neon (default: best for this CPU)\n"
 "  --precision P         f32|bf16|f16 network arithmetic (default: f32)\n"
+"  --conv ALGO           3x3 convolutions: auto|direct|winograd (default: auto = Winograd\n"
+"                        F(2x2,3x3) at 16x16 and larger, direct = packed GEMM everywhere)\n"
 "\n"
 "Other:\n"
 "  -q, --quiet           no progress or summary on stderr (default: off)\n"

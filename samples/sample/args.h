@@ -38,6 +38,7 @@ typedef struct sample_args {
     int quiet;
     const char *isa;         /* NULL: best for this CPU */
     int precision;           /* sculpt_precision */
+    int conv;                /* sculpt_conv_algo (0: auto, SCULPT_CONV env may choose) */
     /* which options were given on the command line */
     int given_steps, given_schedule, given_spacing, given_eta, given_churn, given_tmin,
         given_tmax, given_snoise, given_sigma_min, given_sigma_max, given_rho, given_batch;

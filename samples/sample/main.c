@@ -299,6 +299,7 @@ static int setup(run_state *r, char *err, size_t errlen) {
     co.n_threads = a->threads;
     co.precision = a->precision;
     co.isa = a->isa;
+    co.conv_algo = a->conv;
     sculpt_status st = sculpt_ctx_create(r->model, &co, &r->ctx);
     if (st != SCULPT_OK) {
         /* sculpt_ctx_errmsg(NULL): the message of the failed create */
@@ -340,11 +341,11 @@ static void parameters_text(const run_state *r, uint64_t seed, int n, char *buf,
     else
         snprintf(seeds, sizeof seeds, "seed: %llu", (unsigned long long)seed);
     snprintf(buf, len,
-             "sampler: %s, steps: %d, %s, %s%s%s, size: %dx%d, precision: %s, isa: %s, weights: %s, "
+             "sampler: %s, steps: %d, %s, %s%s%s, size: %dx%d, precision: %s, isa: %s, conv: %s, weights: %s, "
              "checksum: %s, sculpt: %s",
              sample_sampler_name(a->sampler), a->steps, r->options, seeds,
              a->init_noise ? ", init-noise: " : "", a->init_noise ? base_name(a->init_noise) : "", r->s, r->s,
-             sample_precision_name(a->precision), sculpt_ctx_isa(r->ctx), r->weights_name, r->checksum,
+             sample_precision_name(a->precision), sculpt_ctx_isa(r->ctx), sculpt_ctx_conv(r->ctx), r->weights_name, r->checksum,
              SCULPT_VERSION_STRING);
 }
 

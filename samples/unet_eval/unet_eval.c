@@ -18,7 +18,8 @@ static int cmp_double(const void *a, const void *b) {
 static void usage(FILE *f) {
     fprintf(f,
             "usage: unet-eval --weights W --input x.f32 --t T[,T...] [--out eps.f32]\n"
-            "                 [--threads N] [--isa scalar|avx2|avx512|neon] [--repeat R]\n"
+            "                 [--threads N] [--isa scalar|avx2|avx512|neon] [--conv auto|direct|winograd]\n"
+            "                 [--repeat R]\n"
             "  x.f32: raw little-endian f32 NCHW; the batch size is taken from its size.\n"
             "  --t: one timestep for every item, or one per item (fractional allowed).\n"
             "  --out: raw f32 NCHW network output (without it, a summary is printed).\n"
@@ -114,7 +115,7 @@ static int parse_ts(const char *s, float *t, int cap) {
 
 int main(int argc, char **argv) {
     const char *weights = NULL, *input = NULL, *ts = NULL, *outp = NULL, *isa = NULL;
-    int threads = 0, repeat = 1;
+    int threads = 0, repeat = 1, conv = SCULPT_CONV_AUTO;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -132,6 +133,15 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--t")) ts = v;
         else if (!strcmp(a, "--out")) outp = v;
         else if (!strcmp(a, "--isa")) isa = v;
+        else if (!strcmp(a, "--conv")) {
+            if (!strcmp(v, "auto")) conv = SCULPT_CONV_AUTO;
+            else if (!strcmp(v, "direct")) conv = SCULPT_CONV_DIRECT;
+            else if (!strcmp(v, "winograd")) conv = SCULPT_CONV_WINOGRAD;
+            else {
+                fprintf(stderr, "unet-eval: --conv '%s' must be auto, direct or winograd\n", v);
+                return 2;
+            }
+        }
         else if (!strcmp(a, "--threads")) {
             char *end;
             long n = strtol(v, &end, 10);
@@ -204,7 +214,7 @@ int main(int argc, char **argv) {
         goto done;
     }
     for (int i = 0; i < n; i++) t[i] = tv[k == 1 ? 0 : i];
-    sculpt_ctx_options o = {n, threads, SCULPT_PRECISION_F32, isa};
+    sculpt_ctx_options o = {n, threads, SCULPT_PRECISION_F32, isa, conv};
     st = sculpt_ctx_create(m, &o, &ctx);
     if (st != SCULPT_OK) {
         fprintf(stderr, "unet-eval: %s\n", sculpt_ctx_errmsg(NULL));
@@ -244,8 +254,8 @@ int main(int argc, char **argv) {
     char thr[32];
     if (threads) snprintf(thr, sizeof thr, "%d", threads);
     else snprintf(thr, sizeof thr, "default");
-    fprintf(outp ? stderr : stdout, "unet-eval: %d image(s) [%d,%d,%d], %s, %s thread(s), %s, output mean %.6g rms %.6g%s%s\n",
-            n, cfg->out_channels, cfg->sample_size, cfg->sample_size, sculpt_ctx_isa(ctx),
+    fprintf(outp ? stderr : stdout, "unet-eval: %d image(s) [%d,%d,%d], %s, conv %s, %s thread(s), %s, output mean %.6g rms %.6g%s%s\n",
+            n, cfg->out_channels, cfg->sample_size, cfg->sample_size, sculpt_ctx_isa(ctx), sculpt_ctx_conv(ctx),
             thr, timing,
             sum / (double)(oitem * n), sqrt(sq / (double)(oitem * n)), outp ? " -> " : "", outp ? outp : "");
     rc = 0;

@@ -90,6 +90,7 @@ sculpt_status sculpt_ctx_create(sculpt_model *m, const sculpt_ctx_options *opt, 
 void sculpt_ctx_destroy(sculpt_ctx *c) { free(c); }
 const char *sculpt_ctx_errmsg(const sculpt_ctx *c) { return c ? c->err : "stub: create failed"; }
 const char *sculpt_ctx_isa(const sculpt_ctx *c) { (void)c; return "stub"; }
+const char *sculpt_ctx_conv(const sculpt_ctx *c) { (void)c; return "stub"; }
 
 /* Not torch's generator: a small LCG + Box-Muller, enough for the CLI's plumbing. */
 void sculpt_rng_seed(sculpt_rng *r, uint64_t seed) {

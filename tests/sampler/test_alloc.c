@@ -77,7 +77,7 @@ int main(int argc, char **argv) {
     float *x = malloc(2 * per * sizeof *x);
     sculpt_rng rngs[2];
     for (int threads = 1; threads <= 2 && x; threads++) {
-        sculpt_ctx_options co = {2, threads, SCULPT_PRECISION_F32, NULL};
+        sculpt_ctx_options co = {2, threads, SCULPT_PRECISION_F32, NULL, 0};
         sculpt_ctx *c = NULL;
         if (sculpt_ctx_create(m, &co, &c) != SCULPT_OK) {
             fprintf(stderr, "ctx: %s\n", sculpt_ctx_errmsg(NULL));

@@ -39,7 +39,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
-    sculpt_ctx_options co = {2, 1, SCULPT_PRECISION_F32, NULL};
+    sculpt_ctx_options co = {2, 1, SCULPT_PRECISION_F32, NULL, 0};
     sculpt_ctx *c = NULL;
     if (sculpt_ctx_create(m, &co, &c) != SCULPT_OK) {
         fprintf(stderr, "ctx: %s\n", sculpt_ctx_errmsg(NULL));

@@ -8,11 +8,14 @@
 #endif
 
 #include "format.h"
+#include "ops/bf16/bf16.h"
 #include "ops/kernels.h"
 #include "unet_fixture.h"
 
+static int cur_algo = SCULPT_CONV_AUTO; /* conv algorithm make_ctx asks for */
+
 static sculpt_ctx *make_ctx(sculpt_model *m, int batch, int threads, const char *isa) {
-    sculpt_ctx_options o = {batch, threads, SCULPT_PRECISION_F32, isa};
+    sculpt_ctx_options o = {batch, threads, SCULPT_PRECISION_F32, isa, cur_algo};
     sculpt_ctx *c = NULL;
     sculpt_status st = sculpt_ctx_create(m, &o, &c);
     CHECKF(st == SCULPT_OK, "ctx create: %s", sculpt_ctx_errmsg(NULL));
@@ -28,25 +31,27 @@ static void test_determinism(const char *dir, const char *weights, const char *i
     const size_t ny = uimage_floats(m, n, 1), per = ny / (size_t)n, perx = uimage_floats(m, 1, 0);
     float *ref = malloc(ny * sizeof(float)), *y = malloc(ny * sizeof(float));
     const float t[3] = {3.0f, 500.5f, 999.0f};
-    for (int ki = 0; ki < gemm_kernel_count() && x; ki++) {
+    for (int run = 0; run < 3 * gemm_kernel_count() && x; run++) {
         int ok = 0;
-        const gemm_kernel *kr = gemm_kernel_at(ki, &ok);
+        const gemm_kernel *kr = gemm_kernel_at(run / 3, &ok);
         if (!ok) continue;
+        cur_algo = run % 3; /* auto, direct, winograd */
         for (int th = 1; th <= 3; th++) {
             sculpt_ctx *c = make_ctx(m, n, th, kr->name);
             if (!c) continue;
             CHECK(sculpt_ctx_eval(c, n, x, t, th == 1 ? ref : y) == SCULPT_OK);
             if (th > 1)
-                CHECKF(memcmp(ref, y, ny * sizeof(float)) == 0, "%s %s: %d threads differ from 1", weights, kr->name, th);
+                CHECKF(memcmp(ref, y, ny * sizeof(float)) == 0, "%s %s conv %d: %d threads differ from 1", weights, kr->name, cur_algo, th);
             sculpt_ctx_destroy(c);
         }
         sculpt_ctx *c = make_ctx(m, n, 2, kr->name);
         for (int i = 0; c && i < n; i++) {
             CHECK(sculpt_ctx_eval(c, 1, x + i * perx, t + i, y) == SCULPT_OK);
-            CHECKF(memcmp(ref + i * per, y, per * sizeof(float)) == 0, "%s %s: item %d alone differs from batched", weights, kr->name, i);
+            CHECKF(memcmp(ref + i * per, y, per * sizeof(float)) == 0, "%s %s conv %d: item %d alone differs from batched", weights, kr->name, cur_algo, i);
         }
         sculpt_ctx_destroy(c);
     }
+    cur_algo = SCULPT_CONV_AUTO;
     free(x); free(ref); free(y);
     sculpt_model_close(m);
 }
@@ -89,19 +94,23 @@ static void expect_create(sculpt_model *m, sculpt_ctx_options o, sculpt_status w
 static void test_refusals(const char *dir) {
     sculpt_model *m = uopen(dir, "tiny.bin");
     if (!m) { CHECK(0); return; }
-    expect_create(m, (sculpt_ctx_options){1, 1, SCULPT_PRECISION_BF16, NULL}, SCULPT_E_UNSUPPORTED, "precision");
-    expect_create(m, (sculpt_ctx_options){1, 1, SCULPT_PRECISION_F16, NULL}, SCULPT_E_UNSUPPORTED, "precision");
-    expect_create(m, (sculpt_ctx_options){1, 1, 77, NULL}, SCULPT_E_ARG, "precision");
-    expect_create(m, (sculpt_ctx_options){0, 1, 0, NULL}, SCULPT_E_ARG, "max_batch");
-    expect_create(m, (sculpt_ctx_options){1, -1, 0, NULL}, SCULPT_E_ARG, "n_threads");
-    expect_create(m, (sculpt_ctx_options){1, 1, 0, "sse9"}, SCULPT_E_ARG, "sse9");
+    if (!bf16_kernel_select(NULL, NULL, NULL, 0)) /* this CPU has no AMX/AVX512-BF16 */
+        expect_create(m, (sculpt_ctx_options){1, 1, SCULPT_PRECISION_BF16, NULL, 0}, SCULPT_E_CPU, "bf16");
+    setenv("SCULPT_BF16_KERNEL", "bogus", 1);
+    expect_create(m, (sculpt_ctx_options){1, 1, SCULPT_PRECISION_BF16, NULL, 0}, SCULPT_E_ARG, "SCULPT_BF16_KERNEL");
+    unsetenv("SCULPT_BF16_KERNEL");
+    expect_create(m, (sculpt_ctx_options){1, 1, SCULPT_PRECISION_F16, NULL, 0}, SCULPT_E_UNSUPPORTED, "precision");
+    expect_create(m, (sculpt_ctx_options){1, 1, 77, NULL, 0}, SCULPT_E_ARG, "precision");
+    expect_create(m, (sculpt_ctx_options){0, 1, 0, NULL, 0}, SCULPT_E_ARG, "max_batch");
+    expect_create(m, (sculpt_ctx_options){1, -1, 0, NULL, 0}, SCULPT_E_ARG, "n_threads");
+    expect_create(m, (sculpt_ctx_options){1, 1, 0, "sse9", 0}, SCULPT_E_ARG, "sse9");
     for (int i = 0; i < gemm_kernel_count(); i++) {
         int ok = 0;
         const gemm_kernel *kr = gemm_kernel_at(i, &ok);
-        if (!ok) expect_create(m, (sculpt_ctx_options){1, 1, 0, kr->name}, SCULPT_E_CPU, kr->name);
+        if (!ok) expect_create(m, (sculpt_ctx_options){1, 1, 0, kr->name, 0}, SCULPT_E_CPU, kr->name);
     }
 #if defined(__x86_64__)
-    expect_create(m, (sculpt_ctx_options){1, 1, 0, "neon"}, SCULPT_E_CPU, "neon");
+    expect_create(m, (sculpt_ctx_options){1, 1, 0, "neon", 0}, SCULPT_E_CPU, "neon");
 #endif
     CHECK(sculpt_ctx_create(NULL, NULL, NULL) == SCULPT_E_ARG);
     /* SCULPT_ISA picks the path unless the options name one */
@@ -110,10 +119,27 @@ static void test_refusals(const char *dir) {
     CHECK(c && strcmp(sculpt_ctx_isa(c), "scalar") == 0);
     sculpt_ctx_destroy(c);
     setenv("SCULPT_ISA", "bogus", 1);
-    expect_create(m, (sculpt_ctx_options){1, 1, 0, NULL}, SCULPT_E_ARG, "SCULPT_ISA");
+    expect_create(m, (sculpt_ctx_options){1, 1, 0, NULL, 0}, SCULPT_E_ARG, "SCULPT_ISA");
     c = make_ctx(m, 2, 1, "scalar");
     CHECK(c && strcmp(sculpt_ctx_isa(c), "scalar") == 0);
     unsetenv("SCULPT_ISA");
+    /* conv algorithm: option range, SCULPT_CONV picks only when the option is auto */
+    expect_create(m, (sculpt_ctx_options){1, 1, 0, NULL, 3}, SCULPT_E_ARG, "conv_algo");
+    expect_create(m, (sculpt_ctx_options){1, 1, 0, NULL, -1}, SCULPT_E_ARG, "conv_algo");
+    setenv("SCULPT_CONV", "bogus", 1);
+    expect_create(m, (sculpt_ctx_options){1, 1, 0, NULL, 0}, SCULPT_E_ARG, "SCULPT_CONV");
+    setenv("SCULPT_CONV", "winograd", 1);
+    {
+        sculpt_ctx *cw = make_ctx(m, 1, 1, NULL);
+        CHECK(cw && strcmp(sculpt_ctx_conv(cw), "winograd") == 0);
+        sculpt_ctx_destroy(cw);
+        cur_algo = SCULPT_CONV_DIRECT;
+        cw = make_ctx(m, 1, 1, NULL);
+        CHECK(cw && strcmp(sculpt_ctx_conv(cw), "direct") == 0);
+        sculpt_ctx_destroy(cw);
+        cur_algo = SCULPT_CONV_AUTO;
+    }
+    unsetenv("SCULPT_CONV");
     /* eval arguments */
     float x[2 * 3 * 16 * 16] = {0}, y[2 * 3 * 16 * 16], t[3] = {1, 2, 3};
     if (c) {
@@ -164,17 +190,59 @@ static void test_bad_config(const char *dir) {
     sculpt_status st = sculpt_model_open_memory(buf, len, "patched-tiny", 0, &m, err, sizeof err);
     CHECKF(st == SCULPT_OK, "open patched: %s", err);
     if (m) {
-        expect_create(m, (sculpt_ctx_options){1, 1, 0, NULL}, SCULPT_E_UNSUPPORTED, "freq_shift");
+        expect_create(m, (sculpt_ctx_options){1, 1, 0, NULL, 0}, SCULPT_E_UNSUPPORTED, "freq_shift");
         sculpt_model_close(m);
     }
     free(buf);
 }
 
+/* precision bf16 through the whole network, against PyTorch's f32 output: every bf16
+ * kernel this CPU runs, and the scalar oracle kernel (SCULPT_BF16_KERNEL=scalar) on any
+ * CPU. The error must be bf16-sized (well above f32's ~1e-6: the bf16 path really ran)
+ * and below 2e-2; 1, 2 and 3 threads give the same bits. */
+static void test_bf16(const char *dir) {
+    sculpt_model *m = uopen(dir, "tiny.bin");
+    if (!m) { CHECK(0); return; }
+    float *x = ufloats(dir, "tiny_b2.in.f32", uimage_floats(m, 2, 0));
+    const size_t ny = uimage_floats(m, 2, 1);
+    float *want = ufloats(dir, "tiny_b2.out.f32", ny);
+    float *y0 = malloc(ny * sizeof(float)), *y = malloc(ny * sizeof(float));
+    const float t[2] = {10.0f, 765.25f};
+    for (int i = 0; i < bf16_kernel_count() && x && want; i++) {
+        int ok = 0;
+        const bf16_kernel *k = bf16_kernel_at(i, &ok);
+        if (!ok) { printf("SKIP bf16 kernel %s: not supported by this CPU\n", bf16_kernel_name(k)); continue; }
+        setenv("SCULPT_BF16_KERNEL", bf16_kernel_name(k), 1);
+        for (int th = 1; th <= 3; th++) {
+            sculpt_ctx_options o = {2, th, SCULPT_PRECISION_BF16, NULL, 0};
+            sculpt_ctx *c = NULL;
+            sculpt_status st = sculpt_ctx_create(m, &o, &c);
+            CHECKF(st == SCULPT_OK, "bf16 %s: %s", bf16_kernel_name(k), sculpt_ctx_errmsg(NULL));
+            if (!c) continue;
+            CHECK(strcmp(sculpt_ctx_isa(c), bf16_kernel_name(k)) == 0);
+            CHECK(sculpt_ctx_eval(c, 2, x, t, th == 1 ? y0 : y) == SCULPT_OK);
+            if (th == 1) {
+                double e = test_rel_l2(y0, want, ny);
+                printf("bf16 %-10s tiny_b2 rel L2 vs torch f32 %.3g\n", bf16_kernel_name(k), e);
+                CHECKF(e > 1e-5 && e < 2e-2, "bf16 %s: rel L2 %.3g vs f32 outside (1e-5, 2e-2)", bf16_kernel_name(k), e);
+            } else {
+                CHECKF(memcmp(y0, y, ny * sizeof(float)) == 0, "bf16 %s: %d threads differ from 1", bf16_kernel_name(k), th);
+            }
+            sculpt_ctx_destroy(c);
+        }
+    }
+    unsetenv("SCULPT_BF16_KERNEL");
+    free(x); free(want); free(y0); free(y);
+    sculpt_model_close(m);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) { fprintf(stderr, "usage: %s FIXTURE_DIR\n", argv[0]); return 2; }
+    test_bf16(argv[1]);
     test_determinism(argv[1], "tiny.bin", "tiny_b3.in.f32", 3);
     test_determinism(argv[1], "mha.bin", "mha_b2.in.f32", 2);
-    test_no_alloc(argv[1]);
+    for (cur_algo = SCULPT_CONV_AUTO; cur_algo <= SCULPT_CONV_WINOGRAD; cur_algo++) test_no_alloc(argv[1]);
+    cur_algo = SCULPT_CONV_AUTO;
     test_refusals(argv[1]);
     test_bad_config(argv[1]);
     TEST_DONE();

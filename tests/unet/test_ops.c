@@ -8,6 +8,7 @@
 #include "ops/kernels.h"
 #include "ops/ops.h"
 #include "ops/pack.h"
+#include "ops/vexp.h"
 #include "sculpt.h"
 #include "test.h"
 
@@ -126,39 +127,133 @@ static void test_groupnorm(void) {
     CHECK(fabs(y[0] + 1.5 / sd) < 1e-6 && fabs(y[3] - 1.5 / sd) < 1e-6);
 }
 
+/* GroupNorm on the UNet's own shapes and on hard inputs: a large mean (1e3 and -3e4 with
+ * std ~1: one-pass moments or a float mean lose ~1e-5 here), a first element far from the
+ * rest, huge gamma (SiLU's exp saturates both ways); results equal for 1, 2 and 3 threads. */
+static void test_groupnorm_hard(void) {
+    static const int gs[][5] = {/* n, c, hw, groups, kind */
+                                {1, 128, 1024, 32, 0}, {2, 512, 16, 32, 0}, {1, 384, 64, 32, 0},
+                                {2, 64, 256, 32, 1},   {1, 96, 49, 32, 2},  {3, 64, 9, 32, 3},
+                                {1, 32, 300, 4, 4},    {2, 256, 4, 32, 1}};
+    double worst = 0.0;
+    for (size_t t = 0; t < sizeof gs / sizeof gs[0]; t++) {
+        const int n = gs[t][0], c = gs[t][1], hw = gs[t][2], g = gs[t][3], kind = gs[t][4];
+        const size_t len = (size_t)n * c * hw;
+        float *x = rand_buf(len), *gam = rand_buf((size_t)c), *bet = rand_buf((size_t)c);
+        for (size_t i = 0; i < len; i++) {
+            if (kind == 1) x[i] = 1000.0f + 1.7f * x[i];
+            if (kind == 2) x[i] = -30000.0f + 2.0f * x[i];
+            if (kind == 4) x[i] = 5e-3f * x[i] + 250.0f; /* std << |mean|, var near eps */
+        }
+        if (kind == 3) /* an outlier first in every group, and gammas that push |v| to ~500 */
+            for (int i = 0; i < c; i++) gam[i] *= 200.0f;
+        if (kind == 3)
+            for (int b = 0; b < n; b++)
+                for (int gi = 0; gi < g; gi++) x[((size_t)b * c + (size_t)gi * (c / g)) * hw] = 1e4f;
+        float *y0 = malloc(len * sizeof(float)), *y1 = malloc(len * sizeof(float));
+        float *y2 = malloc(len * sizeof(float)), *y3 = malloc(len * sizeof(float));
+        for (int silu = 0; silu < 2; silu++) {
+            groupnorm_ref(n, c, hw, g, 1e-6f, gam, bet, silu, x, y0);
+            groupnorm_run(n, c, hw, g, 1e-6f, gam, bet, silu, x, y1, 1);
+            groupnorm_run(n, c, hw, g, 1e-6f, gam, bet, silu, x, y2, 2);
+            groupnorm_run(n, c, hw, g, 1e-6f, gam, bet, silu, x, y3, 3);
+            const double err = test_rel_l2(y1, y0, len);
+            worst = err > worst ? err : worst;
+            CHECKF(err < 1e-6, "groupnorm n=%d c=%d hw=%d g=%d kind=%d silu=%d: rel L2 %.3g", n, c,
+                   hw, g, kind, silu, err);
+            int finite = 1;
+            for (size_t i = 0; i < len; i++) finite &= isfinite(y1[i]) != 0;
+            CHECKF(finite, "groupnorm kind=%d silu=%d: non-finite output", kind, silu);
+            CHECK(memcmp(y1, y2, len * sizeof(float)) == 0);
+            CHECK(memcmp(y1, y3, len * sizeof(float)) == 0);
+        }
+        free(x); free(gam); free(bet); free(y0); free(y1); free(y2); free(y3);
+    }
+    printf("groupnorm: worst rel L2 on hard inputs %.3g\n", worst);
+}
+
+/* The vectorisable SiLU and exp (vexp.h) against libm, over the whole float range that
+ * matters: a few ulp where the value is normal, tiny (not NaN, not huge) where it is not. */
+static void test_vexp(void) {
+    double worst_silu = 0.0, worst_exp = 0.0;
+    for (int i = -200000; i <= 200000; i++) {
+        const float v = (float)i * 5e-4f; /* [-100, 100] */
+        const double want = (double)v / (1.0 + exp(-(double)v));
+        const float got = vsilu_f32(v);
+        if (v > -87.0f) {
+            const double e = fabs(got - want) / fabs(want);
+            if (v != 0.0f && e > worst_silu) worst_silu = e;
+        } else if (!(got <= 0.0f && got >= -1.5e-36f)) {
+            CHECKF(0, "vsilu(%g) = %g: want 0 > y > -1.5e-36", (double)v, (double)got);
+            break;
+        }
+        if (v <= 0.0f) {
+            const double we = exp((double)v), ge = vexp_nonpos_f32(v);
+            if (v > -87.0f && fabs(ge - we) / we > worst_exp) worst_exp = fabs(ge - we) / we;
+            if (v <= -87.0f) CHECK(ge > 0.0 && ge < 2e-38);
+        }
+    }
+    printf("vexp.h: worst relative error silu %.3g, exp %.3g\n", worst_silu, worst_exp);
+    CHECKF(worst_silu < 6e-7, "vsilu_f32: worst relative error %.3g", worst_silu);
+    CHECKF(worst_exp < 3e-7, "vexp_nonpos_f32: worst relative error %.3g", worst_exp);
+    const float big[4] = {-1e30f, -INFINITY, 1e30f, INFINITY};
+    CHECK(vsilu_f32(big[0]) <= 0.0f && vsilu_f32(big[0]) >= -1.5e-36f);
+    CHECK(vsilu_f32(big[1]) <= 0.0f && vsilu_f32(big[1]) >= -1.5e-36f);
+    CHECK(vsilu_f32(big[2]) == 1e30f && vsilu_f32(big[3]) == INFINITY);
+    CHECK(vexp_nonpos_f32(big[1]) >= 0.0f && vexp_nonpos_f32(big[1]) < 2e-38f);
+    CHECK(isnan(vsilu_f32(NAN)));
+    CHECK(vsilu_f32(0.0f) == 0.0f && vexp_nonpos_f32(0.0f) == 1.0f);
+}
+
 static void test_linear(void) {
-    static const int ls[][3] = {{1, 1, 1}, {3, 7, 13}, {2, 64, 33}, {1, 513, 17}, {3, 512, 512}};
+    static const int ls[][3] = {{1, 1, 1},   {3, 7, 13},    {2, 64, 33},   {1, 513, 17},
+                                {3, 512, 512}, {16, 512, 256}, {5, 128, 9}, {16, 17, 700}};
     for (size_t t = 0; t < sizeof ls / sizeof ls[0]; t++) {
         const int n = ls[t][0], in = ls[t][1], out = ls[t][2];
         float *x = rand_buf((size_t)n * in), *w = rand_buf((size_t)out * in), *b = rand_buf((size_t)out);
         float *y0 = malloc(sizeof(float) * n * out), *y1 = malloc(sizeof(float) * n * out), *y2 = malloc(sizeof(float) * n * out);
+        float *y3 = malloc(sizeof(float) * n * out);
         linear_ref(n, in, out, x, w, b, y0);
         linear_run(n, in, out, x, w, b, y1, 1);
         linear_run(n, in, out, x, w, b, y2, 2);
+        linear_run(n, in, out, x, w, t % 2 ? NULL : b, y3, 3);
         double err = test_rel_l2(y1, y0, (size_t)n * out);
         CHECKF(err < 1e-6, "linear n=%d in=%d out=%d: rel L2 %.3g", n, in, out, err);
         CHECK(memcmp(y1, y2, sizeof(float) * n * out) == 0);
-        free(x); free(w); free(b); free(y0); free(y1); free(y2);
+        if (t % 2 == 0) CHECK(memcmp(y1, y3, sizeof(float) * n * out) == 0);
+        else {
+            linear_ref(n, in, out, x, w, NULL, y0); /* no bias */
+            err = test_rel_l2(y3, y0, (size_t)n * out);
+            CHECKF(err < 1e-6, "linear n=%d in=%d out=%d no bias: rel L2 %.3g", n, in, out, err);
+        }
+        free(x); free(w); free(b); free(y0); free(y1); free(y2); free(y3);
     }
 }
 
 static void test_attention(const gemm_kernel *kr) {
-    static const int as[][4] = {{1, 1, 1, 1}, {3, 4, 4, 2}, {2, 12, 9, 3}, {1, 16, 49, 1}, {2, 8, 64, 4}, {1, 24, 144, 2}, {1, 40, 50, 1}};
+    /* n, c, hw, heads: hw past one or several blocks of 2*nr query rows, with a partial
+     * last block, and key counts that are not a multiple of mr (edge tiles) */
+    static const int as[][4] = {{1, 1, 1, 1},    {3, 4, 4, 2},   {2, 12, 9, 3},   {1, 16, 49, 1},
+                                {2, 8, 64, 4},   {1, 24, 144, 2}, {1, 40, 50, 1},  {1, 7, 131, 1},
+                                {1, 64, 16, 1},  {1, 12, 200, 3}, {2, 18, 97, 2}};
     for (size_t t = 0; t < sizeof as / sizeof as[0]; t++) {
         const int n = as[t][0], c = as[t][1], hw = as[t][2], heads = as[t][3];
         const size_t len = (size_t)n * c * hw;
         float *q = rand_buf(len), *k = rand_buf(len), *v = rand_buf(len);
         for (size_t i = 0; i < len; i++) q[i] *= 4.0f; /* peaky softmax: the max matters */
         float *o0 = malloc(len * sizeof(float)), *o1 = malloc(len * sizeof(float)), *o2 = malloc(len * sizeof(float));
+        float *o3 = malloc(len * sizeof(float));
         const size_t stride = attention_scratch_floats(kr, hw, c / heads);
-        float *scr = malloc(stride * 2 * sizeof(float));
+        float *scr = malloc(stride * 3 * sizeof(float));
         attention_ref(n, c, hw, heads, q, k, v, o0);
         attention_run(kr, n, c, hw, heads, q, k, v, o1, scr, stride, 1);
         attention_run(kr, n, c, hw, heads, q, k, v, o2, scr, stride, 2);
+        attention_run(kr, n, c, hw, heads, q, k, v, o3, scr, stride, 3);
         double err = test_rel_l2(o1, o0, len);
         CHECKF(err < 1e-6, "%s attention n=%d c=%d hw=%d heads=%d: rel L2 %.3g", kr->name, n, c, hw, heads, err);
         CHECK(memcmp(o1, o2, len * sizeof(float)) == 0);
-        free(q); free(k); free(v); free(o0); free(o1); free(o2); free(scr);
+        CHECK(memcmp(o1, o3, len * sizeof(float)) == 0);
+        free(q); free(k); free(v); free(o0); free(o1); free(o2); free(o3); free(scr);
     }
     /* huge logits: subtracting the max keeps exp finite */
     float q[2] = {100.0f, 100.0f}, k[2] = {100.0f, 99.0f}, v[2] = {1.0f, 3.0f}, o[2];
@@ -269,6 +364,8 @@ int main(void) {
 #endif
     CHECK(tested >= 1);
     test_groupnorm();
+    test_groupnorm_hard();
+    test_vexp();
     test_linear();
     test_resample();
     test_timestep();

@@ -1,18 +1,29 @@
 #!/usr/bin/python3
 """train.py — trains sculpt's default model: a small DDPM UNet (diffusers UNet2DModel layout
-and parameter names, Ho et al. 2020 eps-prediction) on 32x32 Twemoji, on the CPU.
+and parameter names, Ho et al. 2020 eps-prediction) on 32x32 Twemoji, on the CPU or a GPU.
 
-Development tool only (Debian python3-torch 1.13); never needed to build, test or run sculpt.
+Development tool only (Debian python3-torch 1.13 on the CPU; also runs on PyTorch 2.x with
+CUDA); never needed to build, test or run sculpt.
 
     cd weights/twemoji
     npm pack emoji-datasource-twitter@16.0.0 --pack-destination data   # then: tar xzf ... -C data
     nohup nice -n 5 /usr/bin/python3 train.py --minutes 80 > runs/train.log 2>&1 &
+    python3 train.py --device cuda --minutes 6          # continue on a GPU (gpu_train.sh)
 
 Writes runs/ckpt.pt every few minutes (resumed automatically), runs/final.pt at the end
-(keys model, ema, optimizer, step, config, rng), and config.json, scheduler_config.json,
-stats.json beside this script. The maths follows diffusers' UNet2DModel (unet_2d.py,
-unet_2d_blocks.py, resnet.py, attention_processor.py, embeddings.py) so the state dict
-loads into UNet2DModel unchanged and through sculpt's convert-weights.
+(keys model, ema, optimizer, step, config, rng; also train_seconds, rng_device, history),
+and config.json, scheduler_config.json, stats.json beside this script (--meta-dir). The
+maths follows diffusers' UNet2DModel (unet_2d.py, unet_2d_blocks.py, resnet.py,
+attention_processor.py, embeddings.py) so the state dict loads into UNet2DModel unchanged
+and through sculpt's convert-weights.
+
+--minutes bounds the whole process's wall time, start-up and the final checkpoint writes
+included: training stops early enough to write them. Checkpoints always hold CPU tensors,
+so a run resumes on either device. --device cuda keeps everything in float32 (TF32 off for
+matmuls and convolutions) and draws the batch, timesteps, flips and noise from a CUDA
+generator: GPU steps follow the same recipe but are not bit-reproducible against CPU steps
+(other RNG streams, other summation orders); CPU runs are unchanged. When a checkpoint's RNG
+state belongs to the other device, the generator is reseeded from (seed, step) and says so.
 """
 import argparse
 import glob
@@ -21,6 +32,9 @@ import math
 import os
 import sys
 import time
+from collections import OrderedDict
+
+T_PROCESS_START = time.time()  # --minutes counts from here
 
 # Threads yield instead of spinning: the two cores are shared with compiler jobs, and
 # spinning OpenMP threads collapse when one of them is descheduled.
@@ -92,7 +106,7 @@ SCHEDULER_CONFIG = {
 def timestep_embedding(t, dim, flip_sin_to_cos, shift, max_period=10000):
     """diffusers embeddings.get_timestep_embedding."""
     half = dim // 2
-    exponent = -math.log(max_period) * torch.arange(half, dtype=torch.float32) / (half - shift)
+    exponent = -math.log(max_period) * torch.arange(half, dtype=torch.float32, device=t.device) / (half - shift)
     emb = t.float()[:, None] * torch.exp(exponent)[None, :]
     emb = torch.cat([torch.sin(emb), torch.cos(emb)], dim=-1)
     if flip_sin_to_cos:
@@ -305,6 +319,14 @@ def build_dataset(img_dir, flag_weight):
             "n_files": len(files), "n_tone_dropped": n_tone, "n_flags": n_flag}
 
 
+def std_biased(x, dim):
+    """x.std(dim, unbiased=False); `correction=0` where a PyTorch no longer takes `unbiased`."""
+    try:
+        return x.std(dim, unbiased=False)
+    except TypeError:
+        return x.std(dim, correction=0)
+
+
 def dataset_stats(images, weights):
     """Statistics of the training distribution (images weighted as sampled), for the
     no-reference sanity test: all in [0,1] pixel units unless said otherwise."""
@@ -313,7 +335,7 @@ def dataset_stats(images, weights):
     n = x.shape[0]
     flat = x.reshape(n, -1)
     img_mean = flat.mean(1)
-    img_std = flat.std(1, unbiased=False)
+    img_std = std_biased(flat, 1)
     ch_mean = (x.mean(dim=(2, 3)) * w[:, None]).sum(0)
     frac_hi = ((flat * 2 - 1 > 0.8).double().mean(1) * w).sum()
     mean_img_std = (img_std * w).sum()
@@ -356,6 +378,94 @@ def save_atomic(obj, path):
     os.replace(tmp, path)
 
 
+def load_pt(path):
+    """torch.load of our own files (full checkpoints, the data cache) onto the CPU. PyTorch 2.6
+    changed the default to weights_only=True, which refuses some of what they hold; 1.13 and
+    2.x both take the argument."""
+    return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def to_cpu(obj):
+    """A copy of a (nested) state dict with every tensor on the CPU; CPU tensors are kept."""
+    if torch.is_tensor(obj):
+        return obj.detach().cpu()
+    if isinstance(obj, dict):
+        out = type(obj)() if type(obj) in (dict, OrderedDict) else {}
+        for k, v in obj.items():
+            out[k] = to_cpu(v)
+        if hasattr(obj, "_metadata"):
+            out._metadata = obj._metadata
+        return out
+    if isinstance(obj, list):
+        return [to_cpu(v) for v in obj]
+    if isinstance(obj, tuple):
+        return tuple(to_cpu(v) for v in obj)
+    return obj
+
+
+SLIM_KEYS = ("model", "ema", "step", "config", "train_seconds", "rng_device", "history")
+
+
+def slim(ck):
+    """A checkpoint without the optimizer and RNG state (about half the size): what
+    convert.sh (step; convert-weights picks the 'ema' set), sample_ref.py (ema, config,
+    step) and the README need, but not enough to resume training from."""
+    return {k: ck[k] for k in SLIM_KEYS if k in ck}
+
+
+def write_slim(src, dst):
+    save_atomic(slim(load_pt(src)), dst)
+
+
+def rng_device_of(state):
+    """Which generator an RNG state came from: the CPU's Mersenne Twister state is 5056 bytes,
+    CUDA's Philox state 16."""
+    return "cpu" if state.numel() > 64 else "cuda"
+
+
+def fp32_check(dev):
+    """Relative error of a float32 matmul and convolution on dev against float64: about 1e-6
+    in IEEE float32, about 1e-3 if TF32 tensor cores were used."""
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(256, 512, generator=g), torch.randn(512, 256, generator=g)
+    x, w = torch.randn(8, 64, 16, 16, generator=g), torch.randn(64, 64, 3, 3, generator=g)
+    mm = (a.to(dev) @ b.to(dev)).cpu().double()
+    cv = F.conv2d(x.to(dev), w.to(dev), padding=1).cpu().double()
+    mm_ref, cv_ref = a.double() @ b.double(), F.conv2d(x.double(), w.double(), padding=1)
+    return (float((mm - mm_ref).norm() / mm_ref.norm()), float((cv - cv_ref).norm() / cv_ref.norm()))
+
+
+def setup_cuda():
+    """float32 throughout: TF32 off for matmuls and cuDNN convolutions, with the fp32_precision
+    settings of PyTorch >= 2.9 where they exist, else the allow_tf32 flags; then measured."""
+    if not torch.cuda.is_available():
+        sys.exit("train.py: --device cuda but torch.cuda.is_available() is False "
+                 "(torch %s, built for CUDA %s)" % (torch.__version__, torch.version.cuda))
+    dev = torch.device("cuda")
+    try:
+        if hasattr(torch.backends.cuda.matmul, "fp32_precision"):  # PyTorch >= 2.9
+            torch.backends.cuda.matmul.fp32_precision = "ieee"
+            torch.backends.cudnn.conv.fp32_precision = "ieee"
+            how = "fp32_precision: matmul %s, cudnn.conv %s" % (
+                torch.backends.cuda.matmul.fp32_precision, torch.backends.cudnn.conv.fp32_precision)
+        else:
+            torch.backends.cuda.matmul.allow_tf32 = False
+            torch.backends.cudnn.allow_tf32 = False
+            how = "allow_tf32: matmul %s, cudnn %s" % (torch.backends.cuda.matmul.allow_tf32,
+                                                       torch.backends.cudnn.allow_tf32)
+    except Exception as e:  # the measurement below still tells
+        how = "setting float32 precision failed: %r" % (e,)
+    err = fp32_check(dev)
+    print("device: cuda, %s, torch %s, CUDA %s, cuDNN %s; %s; float32 rel error vs float64: "
+          "matmul %.2g, conv %.2g" % (torch.cuda.get_device_name(dev), torch.__version__,
+                                      torch.version.cuda, torch.backends.cudnn.version(), how,
+                                      err[0], err[1]), flush=True)
+    if max(err) > 1e-4:
+        print("WARNING: float32 matmul/conv errors look like TF32 (expected ~1e-6); training goes on",
+              flush=True)
+    return dev
+
+
 def write_json(obj, path):
     with open(path + ".tmp", "w") as f:
         json.dump(obj, f, indent=2)
@@ -365,8 +475,11 @@ def write_json(obj, path):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--minutes", type=float, default=80.0, help="wall-clock budget for this run")
-    ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: no limit)")
+    ap.add_argument("--minutes", type=float, default=80.0,
+                    help="wall-clock budget for this process, final checkpoint writes included")
+    ap.add_argument("--max-steps", type=int, default=0, help="stop at this total step count (0: no limit)")
+    ap.add_argument("--steps", type=int, default=0, help="stop after this many steps in this run (0: no limit)")
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--warmup", type=int, default=250)
@@ -377,6 +490,10 @@ def main():
     ap.add_argument("--ckpt-minutes", type=float, default=5.0)
     ap.add_argument("--runs", default=os.path.join(HERE, "runs"))
     ap.add_argument("--data", default=os.path.join(HERE, "data"))
+    ap.add_argument("--meta-dir", default=HERE,
+                    help="where config.json, scheduler_config.json and stats.json go")
+    ap.add_argument("--slim", metavar="PATH",
+                    help="also write final.pt without optimizer and RNG state to PATH")
     ap.add_argument("--no-final", action="store_true", help="timing check: write nothing at the end")
     args = ap.parse_args()
 
@@ -384,10 +501,13 @@ def main():
     torch.set_flush_denormal(True)
     torch.manual_seed(args.seed)
     os.makedirs(args.runs, exist_ok=True)
+    os.makedirs(args.meta_dir, exist_ok=True)
+    cuda = args.device == "cuda"
+    dev = setup_cuda() if cuda else torch.device("cpu")
 
     cache = os.path.join(args.data, "twemoji32.pt")
     if os.path.exists(cache):
-        ds = torch.load(cache)
+        ds = load_pt(cache)
     else:
         ds = build_dataset(os.path.join(args.data, "package", "img", "twitter", "64"), args.flag_weight)
         save_atomic(ds, cache)
@@ -399,62 +519,105 @@ def main():
                   "n_flags": ds["n_flags"], "flag_weight": args.flag_weight})
 
     cfg = dict(UNET_CONFIG)
-    write_json(cfg, os.path.join(HERE, "config.json"))
-    write_json(SCHEDULER_CONFIG, os.path.join(HERE, "scheduler_config.json"))
-    write_json(stats, os.path.join(HERE, "stats.json"))
+    write_json(cfg, os.path.join(args.meta_dir, "config.json"))
+    write_json(SCHEDULER_CONFIG, os.path.join(args.meta_dir, "scheduler_config.json"))
+    write_json(stats, os.path.join(args.meta_dir, "stats.json"))
     model = UNet(cfg)
     ema = UNet(cfg)
     ema.load_state_dict(model.state_dict())
     for p in ema.parameters():
         p.requires_grad_(False)
     nparams = sum(p.numel() for p in model.parameters())
+    model.to(dev)
+    ema.to(dev)
+    # Built after the move so its state lives beside the parameters; load_state_dict below
+    # moves a checkpoint's moments to them as well.
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
 
     T = SCHEDULER_CONFIG["num_train_timesteps"]
     betas = torch.linspace(SCHEDULER_CONFIG["beta_start"], SCHEDULER_CONFIG["beta_end"], T, dtype=torch.float64)
     abar = torch.cumprod(1.0 - betas, 0)
-    sqrt_ab, sqrt_1mab = abar.sqrt().float(), (1.0 - abar).sqrt().float()
+    sqrt_ab, sqrt_1mab = abar.sqrt().float().to(dev), (1.0 - abar).sqrt().float().to(dev)
+    images = images.to(dev)
+    weights = weights.to(dev)
 
-    gen = torch.Generator().manual_seed(args.seed)
+    gen = torch.Generator(device=dev).manual_seed(args.seed)
     step = 0
     train_seconds = 0.0
+    history = []
     run_cfg = {"unet": cfg, "scheduler": SCHEDULER_CONFIG, "batch": args.batch, "lr": args.lr,
                "warmup": args.warmup, "ema_decay": args.ema, "flag_weight": args.flag_weight,
                "seed": args.seed, "n_params": nparams, "n_images": int(images.shape[0])}
     ckpt_path = os.path.join(args.runs, "ckpt.pt")
     if os.path.exists(ckpt_path) and not args.no_final:
-        ck = torch.load(ckpt_path)
+        ck = load_pt(ckpt_path)
         model.load_state_dict(ck["model"])
         ema.load_state_dict(ck["ema"])
         opt.load_state_dict(ck["optimizer"])
+        for g in opt.param_groups:  # options a checkpoint from another PyTorch version lacks
+            for k, v in opt.defaults.items():
+                g.setdefault(k, v)
         step = ck["step"]
-        gen.set_state(ck["rng"])
+        rng_dev = ck.get("rng_device") or rng_device_of(ck["rng"])
+        if rng_dev == dev.type:
+            gen.set_state(ck["rng"])
+        else:
+            gen.manual_seed(args.seed + step)
+            print("checkpoint RNG state is the %s generator's: %s generator seeded with seed + step = %d"
+                  % (rng_dev, dev.type, args.seed + step), flush=True)
         train_seconds = ck.get("train_seconds", 0.0)
+        history = list(ck.get("history") or [
+            {"device": "cpu", "torch": "1.13 (assumed)", "from_step": 0, "to_step": step,
+             "train_seconds": round(train_seconds, 1), "note": "runs before train.py kept a history"}])
+        del ck
         print("resumed from %s at step %d" % (ckpt_path, step), flush=True)
-    print("params %d; images %d; batch %d; lr %g; ema %g; threads %d; mkldnn %s"
+    start_step = step
+    seg = {"device": dev.type if not cuda else "cuda: " + torch.cuda.get_device_name(dev),
+           "torch": torch.__version__, "from_step": start_step, "to_step": step, "train_seconds": 0.0,
+           "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(T_PROCESS_START))}
+    print("params %d; images %d; batch %d; lr %g; ema %g; threads %d; mkldnn %s; device %s"
           % (nparams, images.shape[0], args.batch, args.lr, args.ema, torch.get_num_threads(),
-             torch.backends.mkldnn.is_available()), flush=True)
+             torch.backends.mkldnn.is_available(), dev.type), flush=True)
 
-    def checkpoint(path):
-        save_atomic({"model": model.state_dict(), "ema": ema.state_dict(), "optimizer": opt.state_dict(),
-                     "step": step, "config": run_cfg, "rng": gen.get_state(),
-                     "train_seconds": train_seconds}, path)
+    def checkpoint(path, slim_path=None):
+        t0 = time.time()
+        seg["to_step"], seg["train_seconds"] = step, round(train_seconds - seg_start_seconds, 1)
+        obj = {"model": model.state_dict(), "ema": ema.state_dict(), "optimizer": opt.state_dict(),
+               "step": step, "config": run_cfg, "rng": gen.get_state(), "train_seconds": train_seconds,
+               "rng_device": dev.type, "history": history + [dict(seg)]}
+        if cuda:
+            obj = to_cpu(obj)
+        save_atomic(obj, path)
+        if slim_path:
+            save_atomic(slim(obj), slim_path)
+        return time.time() - t0
 
+    seg_start_seconds = train_seconds
     t_start = time.time()
     t_last_ckpt = t_start
-    budget = args.minutes * 60.0
+    deadline = T_PROCESS_START + args.minutes * 60.0
+    # Time kept back for the end: ckpt.pt and final.pt (save_s each, re-measured at every
+    # periodic checkpoint) and the JSON files, with a margin, plus one more step.
+    save_s = 2.0
+    step_s = 0.0
     loss_acc, loss_n, t_acc = 0.0, 0, time.time()
+    loss_dev = torch.zeros((), dtype=torch.float64, device=dev) if cuda else None
     model.train()
+    ema_params = list(ema.parameters())
+    model_params = list(model.parameters())
     while True:
         now = time.time()
-        if now - t_start >= budget or (args.max_steps and step >= args.max_steps):
+        reserve = step_s + (2.5 if args.slim else 2.0) * save_s + 1.0
+        if (now + reserve >= deadline or (args.max_steps and step >= args.max_steps)
+                or (args.steps and step - start_step >= args.steps)):
             break
+        t_step = now
         idx = torch.multinomial(weights, args.batch, replacement=True, generator=gen)
         x0 = images[idx]
-        flip = torch.rand(args.batch, generator=gen) < 0.5
+        flip = torch.rand(args.batch, generator=gen, device=dev) < 0.5
         x0 = torch.where(flip[:, None, None, None], x0.flip(3), x0)
-        t = torch.randint(0, T, (args.batch,), generator=gen)
-        noise = torch.randn(x0.shape, generator=gen)
+        t = torch.randint(0, T, (args.batch,), generator=gen, device=dev)
+        noise = torch.randn(x0.shape, generator=gen, device=dev)
         xt = sqrt_ab[t][:, None, None, None] * x0 + sqrt_1mab[t][:, None, None, None] * noise
         loss = F.mse_loss(model(xt, t), noise)
         for g in opt.param_groups:
@@ -466,13 +629,27 @@ def main():
         step += 1
         d = min(args.ema, (1.0 + step) / (10.0 + step))
         with torch.no_grad():
-            for pe, pm in zip(ema.parameters(), model.parameters()):
-                pe.mul_(d).add_(pm.detach(), alpha=1.0 - d)
-        loss_acc += float(loss)
+            if cuda:
+                # The same two operations per tensor as the loop below, in a few launches.
+                torch._foreach_mul_(ema_params, d)
+                torch._foreach_add_(ema_params, model_params, alpha=1.0 - d)
+            else:
+                for pe, pm in zip(ema.parameters(), model.parameters()):
+                    pe.mul_(d).add_(pm.detach(), alpha=1.0 - d)
+        if cuda:
+            loss_dev += loss.detach()  # no host sync per step; read every 100 steps
+        else:
+            loss_acc += float(loss)
         loss_n += 1
+        if not cuda:
+            step_s = max(0.9 * step_s, time.time() - t_step)  # slow to forget a slow step
         if args.no_final and step % 5 == 0:
-            print("step %d  %.3f s/step" % (step, (time.time() - t_start) / step), flush=True)
+            print("step %d  %.3f s/step" % (step, (time.time() - t_start) / (step - start_step)), flush=True)
         if step % 100 == 0:
+            if cuda:
+                loss_acc = float(loss_dev)  # waits for the GPU: the timing below is real
+                loss_dev.zero_()
+                step_s = max(0.9 * step_s, (time.time() - t_acc) / loss_n)
             dt = time.time() - t_acc
             train_seconds += dt
             print("step %d  loss %.5f  %.3f s/step  elapsed %.1f min" % (
@@ -481,21 +658,27 @@ def main():
                 f.write("%d\t%.6f\t%.3f\t%.1f\n" % (step, loss_acc / loss_n, dt / loss_n, time.time() - t_start))
             loss_acc, loss_n, t_acc = 0.0, 0, time.time()
         if not args.no_final and time.time() - t_last_ckpt >= args.ckpt_minutes * 60.0:
-            checkpoint(ckpt_path)
+            save_s = max(save_s * 0.5, checkpoint(ckpt_path))
             t_last_ckpt = time.time()
+    if cuda:
+        torch.cuda.synchronize()
+    run_steps = step - start_step
+    run_s = time.time() - t_start
+    print("this run: %d steps in %.1f s of training: %.2f steps/s, %.4f s/step (%s)" % (
+        run_steps, run_s, run_steps / max(run_s, 1e-9), run_s / max(run_steps, 1), dev.type), flush=True)
     if args.no_final:
-        print("timing: %d steps in %.1f s = %.3f s/step" % (step, time.time() - t_start,
-                                                           (time.time() - t_start) / max(step, 1)))
+        print("timing: %d steps in %.1f s = %.3f s/step" % (run_steps, run_s, run_s / max(run_steps, 1)))
         return
     train_seconds += time.time() - t_acc
     checkpoint(ckpt_path)
-    checkpoint(os.path.join(args.runs, "final.pt"))
+    checkpoint(os.path.join(args.runs, "final.pt"), args.slim)
     cfg_out = {k: v for k, v in cfg.items()}
-    write_json(cfg_out, os.path.join(HERE, "config.json"))
-    write_json(SCHEDULER_CONFIG, os.path.join(HERE, "scheduler_config.json"))
-    write_json(stats, os.path.join(HERE, "stats.json"))
+    write_json(cfg_out, os.path.join(args.meta_dir, "config.json"))
+    write_json(SCHEDULER_CONFIG, os.path.join(args.meta_dir, "scheduler_config.json"))
+    write_json(stats, os.path.join(args.meta_dir, "stats.json"))
     print("done: step %d, %.1f min of training in total; wrote runs/final.pt, config.json, "
-          "scheduler_config.json, stats.json" % (step, train_seconds / 60.0), flush=True)
+          "scheduler_config.json, stats.json; %.1f s since the process started (budget %.1f s)"
+          % (step, train_seconds / 60.0, time.time() - T_PROCESS_START, args.minutes * 60.0), flush=True)
 
 
 if __name__ == "__main__":

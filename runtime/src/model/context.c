@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/winograd.h"
 #include "unet.h"
 #include "unet_spec.h"
 
@@ -28,8 +29,9 @@ static float *take(planner *p, size_t floats) {
 
 static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
 
-size_t unet_plan(const sculpt_config *c, int max_batch, int n_threads, const gemm_kernel *kr,
-                 float *base, unet_buffers *b) {
+size_t unet_plan(const unet_weights *w, int max_batch, int n_threads, const gemm_kernel *kr,
+                 int algo, const bf16_kernel *bk, float *base, unet_buffers *b) {
+    const sculpt_config *c = &w->cfg;
     planner p = {base, 0};
     const size_t n = (size_t)max_batch;
     const int L = c->n_levels, S = c->sample_size, c0 = c->block_out_channels[0];
@@ -90,7 +92,18 @@ size_t unet_plan(const sculpt_config *c, int max_batch, int n_threads, const gem
     b->k = take(&p, n * attn_max);
     b->v = take(&p, n * attn_max);
     b->ao = take(&p, n * attn_max);
-    size_t stride = max_sz(conv2d_scratch_floats(kr), attn_scr);
+    /* Winograd: one conv's transformed weights at a time, and per-thread tile buffers */
+    size_t u_max = 0, wino_scr = 0;
+    size_t bf16_scr = 0; /* floats */
+    for (int i = 0; i < w->n_convs; i++) {
+        const unet_conv *cv = w->convs[i];
+        if (bk) bf16_scr = max_sz(bf16_scr, (conv2d_bf16_scratch_bytes(bk, &cv->s) + 3) / 4);
+        if (bk || !unet_conv_wino(cv, algo)) continue;
+        u_max = max_sz(u_max, wino_u_floats(cv->oc, cv->ic, kr->mr));
+        wino_scr = max_sz(wino_scr, wino_scratch_floats(kr, cv->oc));
+    }
+    b->wino_u = u_max ? take(&p, u_max) : NULL;
+    size_t stride = max_sz(max_sz(conv2d_scratch_floats(kr), attn_scr), max_sz(wino_scr, bf16_scr));
     stride = (stride + ALIGN_F - 1) / ALIGN_F * ALIGN_F;
     b->thr_stride = stride;
     b->thr = take(&p, stride * (size_t)n_threads);
@@ -117,11 +130,24 @@ sculpt_status sculpt_ctx_create(sculpt_model *m, const sculpt_ctx_options *opt, 
         snprintf(msg, sizeof msg, "n_threads = %d must be in 0..1024 (0: OpenMP default)", opt->n_threads);
         return create_fail(SCULPT_E_ARG, "%s: %s", name, msg);
     }
-    if (opt->precision != SCULPT_PRECISION_F32) {
-        snprintf(msg, sizeof msg, "precision %d (%s) is not implemented; only f32", opt->precision,
-                 opt->precision == SCULPT_PRECISION_BF16 ? "bf16" : opt->precision == SCULPT_PRECISION_F16 ? "f16" : "unknown");
-        return create_fail(opt->precision == SCULPT_PRECISION_BF16 || opt->precision == SCULPT_PRECISION_F16
-                               ? SCULPT_E_UNSUPPORTED : SCULPT_E_ARG, "%s: %s", name, msg);
+    if (opt->precision != SCULPT_PRECISION_F32 && opt->precision != SCULPT_PRECISION_BF16) {
+        snprintf(msg, sizeof msg, "precision %d (%s) is not implemented; f32, or bf16 on AMX/AVX512-BF16 CPUs", opt->precision,
+                 opt->precision == SCULPT_PRECISION_F16 ? "f16" : "unknown");
+        return create_fail(opt->precision == SCULPT_PRECISION_F16 ? SCULPT_E_UNSUPPORTED : SCULPT_E_ARG,
+                           "%s: %s", name, msg);
+    }
+    /* bf16: the best AMX-BF16 / AVX512-BF16 kernel, refused where there is none; tests may
+     * name one (SCULPT_BF16_KERNEL=scalar runs the oracle kernel on any CPU) */
+    const bf16_kernel *bk = NULL;
+    if (opt->precision == SCULPT_PRECISION_BF16) {
+        const char *bw = getenv("SCULPT_BF16_KERNEL");
+        int bst = SCULPT_OK;
+        char berr[200];
+        bk = bf16_kernel_select(bw && *bw ? bw : NULL, &bst, berr, sizeof berr);
+        if (!bk) {
+            snprintf(msg, sizeof msg, "%s%s", berr, bw && *bw ? " (from SCULPT_BF16_KERNEL)" : "");
+            return create_fail((sculpt_status)bst, "%s: %s", name, msg);
+        }
     }
     const char *want = opt->isa;
     const char *from = "options";
@@ -149,13 +175,27 @@ sculpt_status sculpt_ctx_create(sculpt_model *m, const sculpt_ctx_options *opt, 
                  opt->max_batch, mc->sample_size, mc->sample_size, biggest / ((double)opt->max_batch * mc->sample_size * mc->sample_size));
         return create_fail(SCULPT_E_UNSUPPORTED, "%s: %s", name, msg);
     }
+    int algo = opt->conv_algo;
+    if (algo < SCULPT_CONV_AUTO || algo > SCULPT_CONV_WINOGRAD) {
+        snprintf(msg, sizeof msg, "conv_algo = %d is not one of auto (0), direct (1), winograd (2)", algo);
+        return create_fail(SCULPT_E_ARG, "%s: %s", name, msg);
+    }
+    const char *env = algo == SCULPT_CONV_AUTO ? getenv("SCULPT_CONV") : NULL;
+    if (env && *env) {
+        if (!strcmp(env, "direct")) algo = SCULPT_CONV_DIRECT;
+        else if (!strcmp(env, "winograd")) algo = SCULPT_CONV_WINOGRAD;
+        else if (strcmp(env, "auto") != 0) {
+            snprintf(msg, sizeof msg, "SCULPT_CONV='%.40s' is not auto, direct or winograd", env);
+            return create_fail(SCULPT_E_ARG, "%s: %s", name, msg);
+        }
+    }
     unet_weights *w = NULL;
     int slot = 0;
-    sculpt_status st = unet_prepare(m, kr, &w, &slot, create_err, sizeof create_err);
+    sculpt_status st = unet_prepare(m, kr, algo, bk, &w, &slot, create_err, sizeof create_err);
     if (st != SCULPT_OK) return st;
     const int nt = opt->n_threads ? opt->n_threads : ops_default_threads();
     unet_buffers tmp;
-    size_t floats = unet_plan(&w->cfg, opt->max_batch, nt, kr, NULL, &tmp);
+    size_t floats = unet_plan(w, opt->max_batch, nt, kr, algo, bk, NULL, &tmp);
     if (floats > ((size_t)-1) / sizeof(float) / 2) {
         return create_fail(SCULPT_E_NOMEM, "%s: %s", name, "activation arena size overflows");
     }
@@ -171,11 +211,13 @@ sculpt_status sculpt_ctx_create(sculpt_model *m, const sculpt_ctx_options *opt, 
     c->w = w;
     c->kr = kr;
     c->slot = slot;
+    c->algo = algo;
+    c->bk = bk;
     c->max_batch = opt->max_batch;
     c->n_threads = nt;
     c->arena = arena;
     c->arena_bytes = floats * sizeof(float);
-    unet_plan(&w->cfg, opt->max_batch, nt, kr, arena, &c->b);
+    unet_plan(w, opt->max_batch, nt, kr, algo, bk, arena, &c->b);
     *out = c;
     create_err[0] = 0;
     return SCULPT_OK;
@@ -189,5 +231,10 @@ void sculpt_ctx_destroy(sculpt_ctx *c) {
 
 const char *sculpt_ctx_errmsg(const sculpt_ctx *c) { return c ? c->err : create_err; }
 size_t sculpt_ctx_arena_bytes(const sculpt_ctx *c) { return c ? c->arena_bytes : 0; }
-const char *sculpt_ctx_isa(const sculpt_ctx *c) { return c ? c->kr->name : NULL; }
+/* the convolutions' kernel: in bf16 the bf16 one ("amx", "avx512bf16") */
+const char *sculpt_ctx_isa(const sculpt_ctx *c) { return c ? (c->bk ? bf16_kernel_name(c->bk) : c->kr->name) : NULL; }
+const char *sculpt_ctx_conv(const sculpt_ctx *c) {
+    static const char *const names[] = {"auto", "direct", "winograd"};
+    return c ? names[c->algo] : NULL;
+}
 sculpt_model *sculpt_ctx_model(const sculpt_ctx *c) { return c ? c->model : NULL; }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ops/winograd.h"
 #include "unet.h"
 #include "unet_spec.h"
 
@@ -19,6 +20,17 @@ static void conv(sculpt_ctx *c, const unet_conv *cv, int n, int h, int w, int st
     conv_shape s;
     conv_shape_init(&s, cv->ic, cv->oc, cv->k, stride, pt, pl, pb, pr, h, w);
     conv_epilogue e = {cv->bias, chan_add, add_stride, residual};
+    if (c->bk) { /* precision bf16: every conv */
+        conv2d_bf16_run(c->bk, &s, n, x, cv->packed_bf16, &e, y, c->b.thr, c->b.thr_stride * sizeof(float),
+                        c->n_threads);
+        return;
+    }
+    if (unet_conv_wino(cv, c->algo)) { /* no packed panels in this slot: w32 is read */
+        wino_transform_weights(cv->w32, cv->oc, cv->ic, c->kr->mr, c->b.wino_u, c->n_threads);
+        conv2d_winograd_run(c->kr, &s, n, x, c->b.wino_u, &e, y, c->b.thr, c->b.thr_stride,
+                            c->n_threads);
+        return;
+    }
     conv2d_run(c->kr, &s, n, x, cv->packed[c->slot], &e, y, c->b.thr, c->b.thr_stride, c->n_threads);
 }
 

@@ -123,53 +123,77 @@ static void add_conv(builder *b, unet_conv *c) {
     w->convs[w->n_convs++] = c;
 }
 
-/* linear_as_1x1: a [oc][ic] linear weight used as a 1x1 convolution. */
-static void conv(builder *b, unet_conv *c, const char *pre, int oc, int ic, int k, int linear_as_1x1) {
+/* Winograd under AUTO: big enough maps (the transforms cost per tile and per weight) and
+ * channel counts that fill the GEMM (conv_in's 3 input channels do not). */
+#define WINO_MIN_SIZE 16
+#define WINO_MIN_CHANNELS 16
+
+int unet_conv_wino(const unet_conv *cv, int algo) {
+    if (!cv->wino_ok || algo == SCULPT_CONV_DIRECT) return 0;
+    if (algo == SCULPT_CONV_WINOGRAD) return 1;
+    return cv->size >= WINO_MIN_SIZE && cv->ic >= WINO_MIN_CHANNELS && cv->oc >= WINO_MIN_CHANNELS;
+}
+
+/* linear_as_1x1: a [oc][ic] linear weight used as a 1x1 convolution. size: the input's
+ * height and width; stride 2 only for downsamplers. Every 3x3 stride-1 conv of the UNet
+ * pads by 1 (diffusers' padding=1), so those can run by Winograd. */
+static void conv(builder *b, unet_conv *c, const char *pre, int oc, int ic, int k, int linear_as_1x1,
+                 int size, int stride) {
     char name[UNET_NAME_MAX + 16];
     sculpt_tensor_info ti;
     c->oc = oc;
     c->ic = ic;
     c->k = k;
+    c->size = size;
+    c->stride = stride;
+    c->wino_ok = k == 3 && stride == 1 && !linear_as_1x1;
+    /* padding as the forward pass uses it: k/2 all round, or a downsampler's
+     * (downsample_padding 0: F.pad (0,1,0,1) then the stride-2 conv; 1: pad 1) */
+    const int p = stride == 2 ? (b->w->cfg.downsample_padding ? 1 : 0) : k / 2;
+    conv_shape_init(&c->s, ic, oc, k, stride, p, p, stride == 2 ? 1 : p, stride == 2 ? 1 : p, size, size);
     snprintf(name, sizeof name, "%s.weight", pre);
     int r = linear_as_1x1 ? find(b, name, 2, oc, ic, 0, 0, &ti) : find(b, name, 4, oc, ic, k, k, &ti);
     if (r == 0) {
         c->w = ti.data;
         c->w_dtype = ti.dtype;
         c->w_bytes = (size_t)ti.nbytes;
+        /* Winograd transforms the weights at every evaluation (a cached copy would be 16/9
+         * of them): f32 files are read in place, f16/bf16 ones converted once */
+        if (c->wino_ok) c->w32 = f32_view(b, &ti, (size_t)oc * ic * 9);
     }
     c->bias = vec(b, pre, "bias", oc);
     add_conv(b, c);
 }
 
-static void resnet(builder *b, unet_resnet *r, const char *pre, int ic, int oc) {
+static void resnet(builder *b, unet_resnet *r, const char *pre, int ic, int oc, int size) {
     const sculpt_config *c = &b->w->cfg;
     char p[UNET_NAME_MAX];
     r->ic = ic;
     r->oc = oc;
     snprintf(p, sizeof p, "%s.norm1", pre); norm(b, &r->norm1, p, ic, c->norm_num_groups);
-    snprintf(p, sizeof p, "%s.conv1", pre); conv(b, &r->conv1, p, oc, ic, 3, 0);
+    snprintf(p, sizeof p, "%s.conv1", pre); conv(b, &r->conv1, p, oc, ic, 3, 0, size, 1);
     snprintf(p, sizeof p, "%s.time_emb_proj", pre); linear(b, &r->temb, p, oc, c->time_embed_dim);
     snprintf(p, sizeof p, "%s.norm2", pre); norm(b, &r->norm2, p, oc, c->norm_num_groups);
-    snprintf(p, sizeof p, "%s.conv2", pre); conv(b, &r->conv2, p, oc, oc, 3, 0);
+    snprintf(p, sizeof p, "%s.conv2", pre); conv(b, &r->conv2, p, oc, oc, 3, 0, size, 1);
     r->has_shortcut = ic != oc;
     if (r->has_shortcut) {
         snprintf(p, sizeof p, "%s.conv_shortcut", pre);
-        conv(b, &r->shortcut, p, oc, ic, 1, 0);
+        conv(b, &r->shortcut, p, oc, ic, 1, 0, size, 1);
     }
 }
 
 /* Down/up attentions use norm_num_groups, the mid block's attn_norm_num_groups
  * (diffusers: attn_norm_num_groups only reaches UNetMidBlock2D). */
-static void attention(builder *b, unet_attn *a, const char *pre, int ch, int groups) {
+static void attention(builder *b, unet_attn *a, const char *pre, int ch, int groups, int size) {
     const sculpt_config *c = &b->w->cfg;
     char p[UNET_NAME_MAX];
     a->c = ch;
     a->heads = c->attention_head_dim > 0 ? ch / c->attention_head_dim : 1;
     snprintf(p, sizeof p, "%s.group_norm", pre); norm(b, &a->norm, p, ch, groups);
-    snprintf(p, sizeof p, "%s.to_q", pre); conv(b, &a->q, p, ch, ch, 1, 1);
-    snprintf(p, sizeof p, "%s.to_k", pre); conv(b, &a->k, p, ch, ch, 1, 1);
-    snprintf(p, sizeof p, "%s.to_v", pre); conv(b, &a->v, p, ch, ch, 1, 1);
-    snprintf(p, sizeof p, "%s.to_out.0", pre); conv(b, &a->out, p, ch, ch, 1, 1);
+    snprintf(p, sizeof p, "%s.to_q", pre); conv(b, &a->q, p, ch, ch, 1, 1, size, 1);
+    snprintf(p, sizeof p, "%s.to_k", pre); conv(b, &a->k, p, ch, ch, 1, 1, size, 1);
+    snprintf(p, sizeof p, "%s.to_v", pre); conv(b, &a->v, p, ch, ch, 1, 1, size, 1);
+    snprintf(p, sizeof p, "%s.to_out.0", pre); conv(b, &a->out, p, ch, ch, 1, 1, size, 1);
 }
 
 static unet_block *block_alloc(builder *b, unet_block *blk, int n, int attn) {
@@ -184,8 +208,10 @@ static unet_block *block_alloc(builder *b, unet_block *blk, int n, int attn) {
 static void weights_free(void *p) {
     unet_weights *w = p;
     if (!w) return;
-    for (int i = 0; i < w->n_convs; i++)
+    for (int i = 0; i < w->n_convs; i++) {
         for (int s = 0; s < UNET_PACK_SLOTS; s++) free(w->convs[i]->packed[s]);
+        free(w->convs[i]->packed_bf16);
+    }
     for (int i = 0; i < w->n_owned; i++) free(w->owned[i]);
     free(w->owned);
     free(w->convs);
@@ -212,7 +238,7 @@ static void build(builder *b) {
     }
     check_supported(b);
     const int L = c->n_levels, c0 = c->block_out_channels[0];
-    conv(b, &w->conv_in, "conv_in", c0, c->in_channels, 3, 0);
+    conv(b, &w->conv_in, "conv_in", c0, c->in_channels, 3, 0, c->sample_size, 1);
     linear(b, &w->t1, "time_embedding.linear_1", c->time_embed_dim, c0);
     linear(b, &w->t2, "time_embedding.linear_2", c->time_embed_dim, c->time_embed_dim);
     int ch = c0, size = c->sample_size;
@@ -224,11 +250,11 @@ static void build(builder *b) {
         blk->size = size;
         for (int j = 0; j < blk->n; j++) {
             snprintf(p, sizeof p, "down_blocks.%d.resnets.%d", l, j);
-            resnet(b, &blk->res[j], p, ch, oc);
+            resnet(b, &blk->res[j], p, ch, oc, size);
             ch = oc;
             if (blk->attn) {
                 snprintf(p, sizeof p, "down_blocks.%d.attentions.%d", l, j);
-                attention(b, &blk->attn[j], p, oc, c->norm_num_groups);
+                attention(b, &blk->attn[j], p, oc, c->norm_num_groups, size);
             }
         }
         blk->has_resample = l != L - 1;
@@ -236,15 +262,15 @@ static void build(builder *b) {
         if (blk->has_resample) {
             if (blk->resample_conv) {
                 snprintf(p, sizeof p, "down_blocks.%d.downsamplers.0.conv", l);
-                conv(b, &blk->conv, p, oc, oc, 3, 0);
+                conv(b, &blk->conv, p, oc, oc, 3, 0, size, 2);
             }
             size /= 2;
         }
     }
     const int top = c->block_out_channels[L - 1];
-    resnet(b, &w->mid_res[0], "mid_block.resnets.0", top, top);
-    if (c->mid_attention) attention(b, &w->mid_attn, "mid_block.attentions.0", top, c->attn_norm_num_groups);
-    resnet(b, &w->mid_res[1], "mid_block.resnets.1", top, top);
+    resnet(b, &w->mid_res[0], "mid_block.resnets.0", top, top, size);
+    if (c->mid_attention) attention(b, &w->mid_attn, "mid_block.attentions.0", top, c->attn_norm_num_groups, size);
+    resnet(b, &w->mid_res[1], "mid_block.resnets.1", top, top, size);
     for (int i = 0; i < L && b->st == SCULPT_OK; i++) {
         unet_block *blk = block_alloc(b, &w->up[i], c->layers_per_block + 1, c->up_attn[i]);
         if (!blk) return;
@@ -255,10 +281,10 @@ static void build(builder *b) {
             int ic, sc, occ;
             unet_up_resnet_channels(c, i, j, &ic, &sc, &occ);
             snprintf(p, sizeof p, "up_blocks.%d.resnets.%d", i, j);
-            resnet(b, &blk->res[j], p, ic + sc, occ);
+            resnet(b, &blk->res[j], p, ic + sc, occ, size);
             if (blk->attn) {
                 snprintf(p, sizeof p, "up_blocks.%d.attentions.%d", i, j);
-                attention(b, &blk->attn[j], p, oc, c->norm_num_groups);
+                attention(b, &blk->attn[j], p, oc, c->norm_num_groups, size);
             }
         }
         blk->has_resample = i != L - 1;
@@ -266,13 +292,13 @@ static void build(builder *b) {
         if (blk->has_resample) {
             if (blk->resample_conv) {
                 snprintf(p, sizeof p, "up_blocks.%d.upsamplers.0.conv", i);
-                conv(b, &blk->conv, p, oc, oc, 3, 0);
+                conv(b, &blk->conv, p, oc, oc, 3, 0, 2 * size, 1);
             }
             size *= 2;
         }
     }
     norm(b, &w->norm_out, "conv_norm_out", c0, c->norm_num_groups);
-    conv(b, &w->conv_out, "conv_out", c->out_channels, c0, 3, 0);
+    conv(b, &w->conv_out, "conv_out", c->out_channels, c0, 3, 0, c->sample_size, 1);
 }
 
 /* The packed panels are the only copy of a convolution's weights the forward pass reads:
@@ -288,10 +314,11 @@ static void release_pages(const sculpt_model *m, const void *p, size_t bytes) {
     if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
-static void pack_slot(builder *b, int slot, int mr) {
+static void pack_slot(builder *b, int slot, int mr, int algo) {
     unet_weights *w = b->w;
     for (int i = 0; i < w->n_convs && b->st == SCULPT_OK; i++) {
         unet_conv *cv = w->convs[i];
+        if (unet_conv_wino(cv, algo)) continue; /* reads w32 at every evaluation */
         const int K = cv->ic * cv->k * cv->k;
         size_t n = gemm_packed_a_floats(cv->oc, K, mr);
         float *d = NULL;
@@ -301,12 +328,32 @@ static void pack_slot(builder *b, int slot, int mr) {
         }
         gemm_pack_a(cv->w, cv->w_dtype, cv->oc, K, mr, d);
         cv->packed[slot] = d;
+        /* (a context that runs this conv by Winograd faults the pages back in) */
         release_pages(b->m, cv->w, cv->w_bytes);
     }
 }
 
-sculpt_status unet_prepare(sculpt_model *m, const gemm_kernel *kr, unet_weights **out,
-                           int *slot_out, char *err, size_t errlen) {
+/* Every conv in bf16 for kernel bk (the raw pages are dropped: bf16 contexts never read
+ * them; an f32 context that does faults them back in). */
+static void pack_bf16(builder *b, const bf16_kernel *bk) {
+    unet_weights *w = b->w;
+    for (int i = 0; i < w->n_convs && b->st == SCULPT_OK; i++) {
+        unet_conv *cv = w->convs[i];
+        const size_t bytes = bf16_conv_packed_bytes(bk, &cv->s);
+        void *d = NULL;
+        if (posix_memalign(&d, 64, bytes ? bytes : 64) != 0 || !d) {
+            fail(b, SCULPT_E_NOMEM, "out of memory packing bf16 weights (%zu bytes)", bytes);
+            return;
+        }
+        bf16_conv_pack(bk, &cv->s, cv->w, cv->w_dtype, d);
+        cv->packed_bf16 = d;
+        release_pages(b->m, cv->w, cv->w_bytes);
+    }
+    if (b->st == SCULPT_OK) w->bf16_kr = bk;
+}
+
+sculpt_status unet_prepare(sculpt_model *m, const gemm_kernel *kr, int algo, const bf16_kernel *bk,
+                           unet_weights **out, int *slot_out, char *err, size_t errlen) {
     builder b = {m, NULL, err, errlen, SCULPT_OK};
     pthread_mutex_lock(&prepare_lock);
     unet_weights *w = m->prepared;
@@ -330,16 +377,35 @@ sculpt_status unet_prepare(sculpt_model *m, const gemm_kernel *kr, unet_weights 
     }
     b.w = w;
     int slot = -1;
+    if (bk) {
+        if (!w->bf16_kr) {
+            pack_bf16(&b, bk);
+            if (b.st != SCULPT_OK)
+                for (int i = 0; i < w->n_convs; i++) {
+                    free(w->convs[i]->packed_bf16);
+                    w->convs[i]->packed_bf16 = NULL;
+                }
+        } else if (w->bf16_kr != bk) {
+            fail(&b, SCULPT_E_UNSUPPORTED, "weights are already packed for bf16 kernel '%s'; one bf16 kernel per open model (asked: '%s')",
+                 bf16_kernel_name(w->bf16_kr), bf16_kernel_name(bk));
+        }
+        pthread_mutex_unlock(&prepare_lock);
+        if (b.st != SCULPT_OK) return b.st;
+        *out = w;
+        *slot_out = -1;
+        return SCULPT_OK;
+    }
     for (int s = 0; s < w->n_slots; s++)
-        if (w->slot_mr[s] == kr->mr) slot = s;
+        if (w->slot_mr[s] == kr->mr && w->slot_algo[s] == algo) slot = s;
     if (slot < 0) {
         if (w->n_slots == UNET_PACK_SLOTS) {
             fail(&b, SCULPT_E_UNSUPPORTED, "too many distinct kernel shapes packed (%d)", UNET_PACK_SLOTS);
         } else {
             slot = w->n_slots;
-            pack_slot(&b, slot, kr->mr);
+            pack_slot(&b, slot, kr->mr, algo);
             if (b.st == SCULPT_OK) {
                 w->slot_mr[slot] = kr->mr;
+                w->slot_algo[slot] = algo;
                 w->n_slots++;
             } else {
                 for (int i = 0; i < w->n_convs; i++) {

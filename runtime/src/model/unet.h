@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "ops/kernels.h"
+#include "ops/bf16/bf16.h"
 #include "ops/ops.h"
 #include "sculpt.h"
 
@@ -20,8 +21,18 @@ typedef struct unet_conv {
     int w_dtype;                      /* sculpt_dtype of w */
     size_t w_bytes;                   /* bytes of w */
     const float *bias;                /* [oc] f32 (mapping or converted copy) */
-    float *packed[UNET_PACK_SLOTS];   /* gemm_pack_a panels per slot (owned) */
+    float *packed[UNET_PACK_SLOTS];   /* gemm_pack_a panels per slot (owned; NULL for a
+                                         slot whose algorithm runs this conv by Winograd) */
+    int size;                         /* input h = w */
+    int stride;                       /* 1, or 2 for a downsampler */
+    int wino_ok;                      /* 3x3, stride 1, pad 1: Winograd can run it */
+    const float *w32;                 /* wino_ok: f32 [oc][ic][3][3] (mapping or copy) */
+    conv_shape s;                     /* the conv as the forward pass runs it (h = w = size) */
+    void *packed_bf16;                /* bf16_conv_pack for the model's bf16 kernel (owned) */
 } unet_conv;
+
+/* Whether conv cv runs by Winograd under algorithm algo (sculpt_conv_algo, not AUTO-env). */
+int unet_conv_wino(const unet_conv *cv, int algo);
 
 typedef struct unet_norm {
     int c, groups;
@@ -72,14 +83,17 @@ typedef struct unet_weights {
     int n_convs, cap_convs;
     int n_slots;
     int slot_mr[UNET_PACK_SLOTS];     /* mr packed for in each slot */
+    int slot_algo[UNET_PACK_SLOTS];   /* sculpt_conv_algo packed for in each slot */
+    const bf16_kernel *bf16_kr;       /* kernel the convs are packed for in bf16, or NULL */
     void **owned;                     /* converted f32 copies (f16/bf16 files) */
     int n_owned, cap_owned;
 } unet_weights;
 
 /* Build (once) the model's prepared weights and make sure convolutions are packed for
  * kernel kr; returns SCULPT_OK or an error with a message in err. Thread-safe. */
-sculpt_status unet_prepare(sculpt_model *m, const gemm_kernel *kr, unet_weights **out,
-                           int *slot, char *err, size_t errlen);
+/* With bk (precision bf16): every conv packed once for bk instead (slot -1). */
+sculpt_status unet_prepare(sculpt_model *m, const gemm_kernel *kr, int algo, const bf16_kernel *bk,
+                           unet_weights **out, int *slot, char *err, size_t errlen);
 
 /* The activation arena: every buffer the forward pass touches, for max_batch items. */
 typedef struct unet_buffers {
@@ -95,6 +109,7 @@ typedef struct unet_buffers {
     float *mid_out, *up_out[SCULPT_MAX_LEVELS], *conv_act;
     float *norm, *h1, *sc, *cat, *t0, *t1, *up;   /* per-op scratch */
     float *q, *k, *v, *ao;             /* attention */
+    float *wino_u;                     /* transformed weights of one Winograd conv */
     float *thr;                        /* per-thread scratch: n_threads * thr_stride */
     size_t thr_stride;
 } unet_buffers;
@@ -103,7 +118,9 @@ struct sculpt_ctx {
     sculpt_model *model;
     unet_weights *w;
     const gemm_kernel *kr;
-    int slot;                          /* packing slot for kr->mr */
+    int slot;                          /* packing slot for (kr->mr, algo) */
+    int algo;                          /* sculpt_conv_algo in effect (never env-AUTO) */
+    const bf16_kernel *bk;             /* precision bf16: every conv through this kernel */
     int max_batch, n_threads, last_n;
     float *arena;
     size_t arena_bytes;
@@ -112,7 +129,7 @@ struct sculpt_ctx {
 };
 
 /* Lay out the buffers for cfg at base (NULL: just count); returns the floats needed. */
-size_t unet_plan(const sculpt_config *cfg, int max_batch, int n_threads, const gemm_kernel *kr,
-                 float *base, unet_buffers *b);
+size_t unet_plan(const unet_weights *w, int max_batch, int n_threads, const gemm_kernel *kr,
+                 int algo, const bf16_kernel *bk, float *base, unet_buffers *b);
 
 #endif

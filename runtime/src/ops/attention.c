@@ -2,7 +2,7 @@
  * per head, o = softmax(q^T k * dh^-0.5) v with the row max subtracted before exp. Inputs
  * are the projected q, k, v in channel-major [n][c][hw]; heads split c into equal slices.
  * Reference and fast path: two packed GEMMs on the micro-kernel with the softmax fused
- * between them, OpenMP over (item, head, block of query rows); no cross-thread sums. */
+ * between them, OpenMP over (item, head, run of query blocks); no cross-thread sums. */
 #include <math.h>
 
 #include "ops.h"
@@ -42,37 +42,40 @@ void attention_ref(int n, int c, int hw, int heads, const float *q, const float 
         }
 }
 
-/* Rows of queries per task: a multiple of every kernel's mr. */
-#define ATT_ROWS 48
+/* The fast path works on transposes, so that every operand packs by plain copies or
+ * short gathers and the softmax runs across contiguous columns:
+ *   S^T [hw keys][rows]  = K^T Q_blk      (A = K^T: panels of mr keys, B = Q_blk: nr queries)
+ *   P^T = softmax over each column of S^T * dh^-0.5
+ *   O_blk [dh][rows]     = V P^T          (A = V: panels of mr channels, B = P^T)
+ * GEMM 1 writes S^T straight into GEMM 2's B-panel layout ([hw][nr] per panel of nr query
+ * columns) and GEMM 2 writes O into o, so nothing is re-packed or transposed per block.
+ * Each product is the same q*k (v*p), summed over k in the same order, as in the untransposed
+ * S = Q^T K and O^T = P V^T: transposing changes no bit of either GEMM.
+ * A task is an (item, head, run of query blocks); K^T and V are packed once per task. */
 
 static size_t round_up(size_t x, size_t a) { return (x + a - 1) / a * a; }
 
 /* Per-thread scratch layout (floats):
- *   qa  [ATT_ROWS/mr panels][dh][mr]   Q^T rows of this block, packed as A
- *   kb  [hw/nr panels][dh][nr]         K of this head, packed as B
- *   s   [ATT_ROWS][hw_pad]             scores, then probabilities in place
- *   pa  [ATT_ROWS/mr panels][hw][mr]   P packed as A
- *   vb  [dh/nr panels][hw][nr]         V^T packed as B
- *   ot  [ATT_ROWS][dh_pad]             O^T of this block
+ *   ka  [ceil(hw/mr) panels][dh][mr]   K^T packed as A
+ *   va  [ceil(dh/mr) panels][hw][mr]   V packed as A
+ *   qb  [br/nr panels][dh][nr]         queries of this block packed as B
+ *   st  [br/nr panels][hw][nr]         S^T, then P^T in place (B panels for GEMM 2)
  *   tmp [mr][nr]                       edge tiles */
 typedef struct att_layout {
-    size_t qa, kb, s, pa, vb, ot, tmp, total;
-    int hw_pad, dh_pad;
+    size_t ka, va, qb, st, tmp, total;
+    int br; /* query rows per block: two B panels */
 } att_layout;
 
 static att_layout layout(const gemm_kernel *kr, int hw, int dh) {
     att_layout l;
-    const size_t rows = round_up(ATT_ROWS, (size_t)kr->mr);
-    l.hw_pad = (int)round_up((size_t)hw, (size_t)kr->nr);
-    l.dh_pad = (int)round_up((size_t)dh, (size_t)kr->nr);
-    l.qa = 0;
-    l.kb = l.qa + round_up(rows * dh, 16);
-    l.s = l.kb + round_up((size_t)l.hw_pad * dh, 16);
-    l.pa = l.s + round_up(rows * l.hw_pad, 16);
-    l.vb = l.pa + round_up(rows * hw, 16);
-    l.ot = l.vb + round_up((size_t)l.dh_pad * hw, 16);
-    l.tmp = l.ot + round_up(rows * l.dh_pad, 16);
-    l.total = l.tmp + round_up((size_t)kr->mr * kr->nr, 16);
+    const size_t mr = (size_t)kr->mr, nr = (size_t)kr->nr;
+    l.br = 2 * kr->nr;
+    l.ka = 0;
+    l.va = l.ka + round_up(round_up((size_t)hw, mr) * (size_t)dh, 16);
+    l.qb = l.va + round_up(round_up((size_t)dh, mr) * (size_t)hw, 16);
+    l.st = l.qb + round_up((size_t)l.br * (size_t)dh, 16);
+    l.tmp = l.st + round_up((size_t)l.br * (size_t)hw, 16);
+    l.total = l.tmp + round_up(mr * nr, 16);
     return l;
 }
 
@@ -80,54 +83,112 @@ size_t attention_scratch_floats(const gemm_kernel *kr, int hw, int dh) {
     return layout(kr, hw, dh).total;
 }
 
-/* dst panels of mr rows: dst[panel][p][r] = src[r*rs + p*cs], rows >= m zero. */
-static void pack_a_strided(const float *src, int64_t rs, int64_t cs, int m, int k, int mr, float *dst) {
-    for (int i0 = 0; i0 < m; i0 += mr) {
-        float *d = dst + (size_t)(i0 / mr) * mr * k;
-        const int mh = m - i0 < mr ? m - i0 : mr;
-        for (int p = 0; p < k; p++) {
-            for (int r = 0; r < mh; r++) d[(size_t)p * mr + r] = src[(int64_t)(i0 + r) * rs + (int64_t)p * cs];
-            for (int r = mh; r < mr; r++) d[(size_t)p * mr + r] = 0.0f;
+/* A panels of mr rows from src [m][k] read along its rows (row stride rs): the transpose
+ * V -> dst[panel][p][r] = src[(i0 + r)*rs + p], rows >= m zero. Row by row, so loads
+ * are contiguous and only the stores stride (every kernel has mr = 6: a constant here). */
+VEC_INLINE void pack_a_rows_mr(const float *src, int64_t rs, int m, int k, int MR, float *dst) {
+    for (int i0 = 0; i0 < m; i0 += MR) {
+        float *d = dst + (size_t)(i0 / MR) * MR * k;
+        const int mh = m - i0 < MR ? m - i0 : MR;
+        for (int r = 0; r < MR; r++) {
+            const float *s = src + (int64_t)(i0 + r) * rs;
+            if (r < mh)
+                for (int p = 0; p < k; p++) d[(size_t)p * MR + r] = s[p];
+            else
+                for (int p = 0; p < k; p++) d[(size_t)p * MR + r] = 0.0f;
         }
     }
 }
 
-/* dst panels of nr columns: dst[panel][p][j] = src[p*rs + j*cs], columns >= n zero. */
-static void pack_b_strided(const float *src, int64_t rs, int64_t cs, int n, int k, int nr, float *dst) {
-    for (int j0 = 0; j0 < n; j0 += nr) {
-        float *d = dst + (size_t)(j0 / nr) * nr * k;
-        const int nw = n - j0 < nr ? n - j0 : nr;
-        for (int p = 0; p < k; p++) {
-            for (int j = 0; j < nw; j++) d[(size_t)p * nr + j] = src[(int64_t)p * rs + (int64_t)(j0 + j) * cs];
-            for (int j = nw; j < nr; j++) d[(size_t)p * nr + j] = 0.0f;
-        }
-    }
+VEC_INLINE void pack_a_rows(const float *src, int64_t rs, int m, int k, int mr, float *dst) {
+    if (mr == 6) pack_a_rows_mr(src, rs, m, k, 6, dst);
+    else pack_a_rows_mr(src, rs, m, k, mr, dst);
 }
 
-/* C[m][n] (ldc) = A B from packed panels, k deep; edge tiles through tmp. */
-static void gemm_packed(const gemm_kernel *kr, int m, int n, int k, const float *pa,
-                        const float *pb, float *c, int64_t ldc, float *tmp) {
-    const int mr = kr->mr, nr = kr->nr;
-    for (int i0 = 0; i0 < m; i0 += mr) {
-        const int mh = m - i0 < mr ? m - i0 : mr;
-        const float *a = pa + (size_t)(i0 / mr) * mr * k;
-        for (int j0 = 0; j0 < n; j0 += nr) {
-            const int nw = n - j0 < nr ? n - j0 : nr;
-            const float *b = pb + (size_t)(j0 / nr) * nr * k;
-            if (mh == mr && nw == nr) {
-                kr->ukr(k, a, b, c + (int64_t)i0 * ldc + j0, ldc, 0);
+/* A panels of mr rows from src [k][m] read down its columns (row stride cs): K^T ->
+ * dst[panel][p][r] = src[p*cs + i0 + r], rows >= m zero: mr contiguous floats per p. */
+VEC_INLINE void pack_a_cols_mr(const float *src, int64_t cs, int m, int k, int MR, float *dst) {
+    for (int i0 = 0; i0 < m; i0 += MR) {
+        float *d = dst + (size_t)(i0 / MR) * MR * k;
+        const int mh = m - i0 < MR ? m - i0 : MR;
+        for (int p = 0; p < k; p++) {
+            const float *s = src + (int64_t)p * cs + i0;
+            if (mh == MR) {
+                for (int r = 0; r < MR; r++) d[(size_t)p * MR + r] = s[r];
             } else {
-                kr->ukr(k, a, b, tmp, nr, 0);
-                for (int i = 0; i < mh; i++)
-                    for (int j = 0; j < nw; j++) c[(int64_t)(i0 + i) * ldc + j0 + j] = tmp[i * nr + j];
+                for (int r = 0; r < mh; r++) d[(size_t)p * MR + r] = s[r];
+                for (int r = mh; r < MR; r++) d[(size_t)p * MR + r] = 0.0f;
             }
         }
     }
 }
 
+VEC_INLINE void pack_a_cols(const float *src, int64_t cs, int m, int k, int mr, float *dst) {
+    if (mr == 6) pack_a_cols_mr(src, cs, m, k, 6, dst);
+    else pack_a_cols_mr(src, cs, m, k, mr, dst);
+}
+
+/* B panels of nr columns from rows of src (row stride rs): the query block ->
+ * dst[panel][p][j] = src[p*rs + j0 + j], columns >= n zero. */
+VEC_INLINE void pack_b_rows_nr(const float *src, int64_t rs, int n, int k, int NR, float *dst) {
+    for (int j0 = 0; j0 < n; j0 += NR) {
+        float *d = dst + (size_t)(j0 / NR) * NR * k;
+        const int nw = n - j0 < NR ? n - j0 : NR;
+        for (int p = 0; p < k; p++) {
+            const float *s = src + (int64_t)p * rs + j0;
+            if (nw == NR) {
+                for (int j = 0; j < NR; j++) d[(size_t)p * NR + j] = s[j];
+            } else {
+                for (int j = 0; j < nw; j++) d[(size_t)p * NR + j] = s[j];
+                for (int j = nw; j < NR; j++) d[(size_t)p * NR + j] = 0.0f;
+            }
+        }
+    }
+}
+
+VEC_INLINE void pack_b_rows(const float *src, int64_t rs, int n, int k, int nr, float *dst) {
+    if (nr == 16) pack_b_rows_nr(src, rs, n, k, 16, dst);
+    else if (nr == 32) pack_b_rows_nr(src, rs, n, k, 32, dst);
+    else pack_b_rows_nr(src, rs, n, k, nr, dst);
+}
+
+/* Softmax down each of the NR columns of one panel p [k][NR] (k = keys), in place:
+ * e = exp((s - column max) * scale) (scale > 0, so the max of s is the max of s * scale),
+ * then e / (the column's sum of e, summed in key order). NR is a constant where this is
+ * inlined, so each row of the panel is one or a few vectors. */
+VEC_INLINE void softmax_panel(float *p, int k, int NR, float scale) {
+    float mx[GEMM_MAX_NR], sum[GEMM_MAX_NR];
+    for (int r = 0; r < NR; r++) { mx[r] = p[r]; sum[r] = 0.0f; }
+    for (int j = 1; j < k; j++) {
+        const float *pj = p + (size_t)j * NR;
+        for (int r = 0; r < NR; r++) mx[r] = pj[r] > mx[r] ? pj[r] : mx[r];
+    }
+    for (int j = 0; j < k; j++) {
+        float *pj = p + (size_t)j * NR;
+        for (int r = 0; r < NR; r++) {
+            pj[r] = vexp_nonpos_f32((pj[r] - mx[r]) * scale);
+            sum[r] += pj[r];
+        }
+    }
+    for (int r = 0; r < NR; r++) sum[r] = 1.0f / sum[r];
+    for (int j = 0; j < k; j++) {
+        float *pj = p + (size_t)j * NR;
+        for (int r = 0; r < NR; r++) pj[r] *= sum[r];
+    }
+}
+
+VEC_INLINE void softmax_panels(float *st, int panels, int k, int nr, float scale) {
+    for (int q = 0; q < panels; q++) {
+        float *p = st + (size_t)q * k * nr;
+        if (nr == 16) softmax_panel(p, k, 16, scale);
+        else if (nr == 32) softmax_panel(p, k, 32, scale);
+        else softmax_panel(p, k, nr, scale);
+    }
+}
+
 typedef struct att_job {
     const gemm_kernel *kr;
-    int c, hw, heads, dh, blocks;
+    int c, hw, heads, dh, blocks, runs; /* runs: tasks per (item, head) */
     float scale;
     att_layout L;
     const float *q, *k, *v;
@@ -135,49 +196,70 @@ typedef struct att_job {
     size_t scratch_stride;
 } att_job;
 
-static void att_task(void *arg, int t) {
-    const att_job *J = arg;
+VEC_INLINE void att_block_run(const att_job *J, int t) {
     const gemm_kernel *kr = J->kr;
-    const int c = J->c, hw = J->hw, heads = J->heads, dh = J->dh, blocks = J->blocks;
-    const float scale = J->scale;
+    const int hw = J->hw, dh = J->dh, mr = kr->mr, nr = kr->nr, br = J->L.br;
     const att_layout L = J->L;
-    const float *q = J->q, *k = J->k, *v = J->v;
-    float *o = J->o, *scratch = J->scratch;
-    const size_t scratch_stride = J->scratch_stride;
-    const int b = t / (heads * blocks), h = (t / blocks) % heads, blk = t % blocks;
-    const int i0 = blk * ATT_ROWS, rows = hw - i0 < ATT_ROWS ? hw - i0 : ATT_ROWS;
-    const int64_t base = ((int64_t)b * c + (int64_t)h * dh) * hw;
-    float *w = scratch + (size_t)ops_thread_id() * scratch_stride;
-    float *qa = w + L.qa, *kb = w + L.kb, *s = w + L.s, *pa = w + L.pa, *vb = w + L.vb;
-    float *ot = w + L.ot, *tmp = w + L.tmp;
-    /* A = Q^T rows i0.., k = channel: a[p][r] = q[p][i0 + r] */
-    pack_a_strided(q + base + i0, 1, hw, rows, dh, kr->mr, qa);
-    /* B = K: b[p][j] = k[p][j] */
-    pack_b_strided(k + base, hw, 1, hw, dh, kr->nr, kb);
-    gemm_packed(kr, rows, hw, dh, qa, kb, s, L.hw_pad, tmp);
-    for (int r = 0; r < rows; r++) {
-        float *sr = s + (size_t)r * L.hw_pad;
-        float mx = -INFINITY;
-        for (int j = 0; j < hw; j++) {
-            sr[j] *= scale;
-            mx = sr[j] > mx ? sr[j] : mx;
+    const int bh = t / J->runs, run = t % J->runs;
+    const int b = bh / J->heads, h = bh % J->heads;
+    /* blocks [blk0, blk1) of this run: an even split, the first runs one longer */
+    const int per = J->blocks / J->runs, extra = J->blocks % J->runs;
+    const int blk0 = run * per + (run < extra ? run : extra);
+    const int blk1 = blk0 + per + (run < extra ? 1 : 0);
+    const int64_t base = ((int64_t)b * J->c + (int64_t)h * dh) * hw;
+    float *w = J->scratch + (size_t)ops_thread_id() * J->scratch_stride;
+    float *ka = w + L.ka, *va = w + L.va, *qb = w + L.qb, *st = w + L.st, *tmp = w + L.tmp;
+    float *o = J->o + base;
+    /* A = K^T: a[p = channel][r = key] = k[p][key];  A = V: a[p = key][r = channel] */
+    pack_a_cols(J->k + base, hw, hw, dh, mr, ka);
+    pack_a_rows(J->v + base, hw, dh, hw, mr, va);
+    for (int blk = blk0; blk < blk1; blk++) {
+        const int i0 = blk * br, rows = hw - i0 < br ? hw - i0 : br;
+        const int panels = (rows + nr - 1) / nr;
+        /* B = Q block: b[p = channel][j = query] */
+        pack_b_rows(J->q + base + i0, hw, rows, dh, nr, qb);
+        /* S^T = K^T Q, each tile stored straight into its B panel of st (ldc = nr) */
+        for (int j0 = 0; j0 < hw; j0 += mr) {
+            const int mh = hw - j0 < mr ? hw - j0 : mr;
+            const float *a = ka + (size_t)(j0 / mr) * mr * dh;
+            for (int q = 0; q < panels; q++) {
+                float *c = st + (size_t)q * hw * nr + (size_t)j0 * nr;
+                if (mh == mr) {
+                    kr->ukr(dh, a, qb + (size_t)q * nr * dh, c, nr, 0);
+                } else {
+                    kr->ukr(dh, a, qb + (size_t)q * nr * dh, tmp, nr, 0);
+                    for (int i = 0; i < mh * nr; i++) c[i] = tmp[i];
+                }
+            }
         }
-        float sum = 0.0f;
-        for (int j = 0; j < hw; j++) sr[j] = vexp_f32(sr[j] - mx);
-        for (int j = 0; j < hw; j++) sum += sr[j];
-        const float inv = 1.0f / sum;
-        for (int j = 0; j < hw; j++) sr[j] *= inv;
+        softmax_panels(st, panels, hw, nr, J->scale);
+        /* O[:, i0 .. i0 + rows) = V P^T, written into o (row stride hw) */
+        for (int c0 = 0; c0 < dh; c0 += mr) {
+            const int mh = dh - c0 < mr ? dh - c0 : mr;
+            const float *a = va + (size_t)(c0 / mr) * mr * hw;
+            for (int q = 0; q < panels; q++) {
+                const int nw = rows - q * nr < nr ? rows - q * nr : nr;
+                float *c = o + (int64_t)c0 * hw + i0 + q * nr;
+                if (mh == mr && nw == nr) {
+                    kr->ukr(hw, a, st + (size_t)q * hw * nr, c, hw, 0);
+                } else {
+                    kr->ukr(hw, a, st + (size_t)q * hw * nr, tmp, nr, 0);
+                    for (int i = 0; i < mh; i++)
+                        for (int j = 0; j < nw; j++) c[(int64_t)i * hw + j] = tmp[i * nr + j];
+                }
+            }
+        }
     }
-    /* A = P: a[p = j][r] = s[r][j];  B = V^T: b[p = j][cc] = v[cc][j] */
-    pack_a_strided(s, L.hw_pad, 1, rows, hw, kr->mr, pa);
-    pack_b_strided(v + base, 1, hw, dh, hw, kr->nr, vb);
-    gemm_packed(kr, rows, dh, hw, pa, vb, ot, L.dh_pad, tmp);
-    for (int cc = 0; cc < dh; cc++)
-        for (int r = 0; r < rows; r++) o[base + (int64_t)cc * hw + i0 + r] = ot[(size_t)r * L.dh_pad + cc];
 }
 
-/* Two GEMMs per block of query rows with the softmax between them:
- * S = Q^T K (rows i, columns j), P = softmax(S * dh^-0.5) row-wise, O^T = P V^T. */
+static void att_task(void *arg, int t) { att_block_run(arg, t); }
+
+#ifdef VEC_HAVE_AVX2
+/* The same task with the packing and softmax loops 8 wide (vexp.h: same bits). */
+VEC_TARGET_AVX2 static void att_task_avx2(void *arg, int t) { att_block_run(arg, t); }
+#endif
+
+/* Per (item, head) and block of query rows: S^T = K^T Q, P^T = column softmax, O = V P^T. */
 void attention_run(const gemm_kernel *kr, int n, int c, int hw, int heads, const float *q,
                    const float *k, const float *v, float *o, float *scratch,
                    size_t scratch_stride, int n_threads) {
@@ -185,9 +267,18 @@ void attention_run(const gemm_kernel *kr, int n, int c, int hw, int heads, const
     J.kr = kr; J.c = c; J.hw = hw; J.heads = heads; J.dh = c / heads;
     J.scale = (float)(1.0 / sqrt((double)J.dh));
     J.L = layout(kr, hw, J.dh);
-    J.blocks = (hw + ATT_ROWS - 1) / ATT_ROWS;
+    J.blocks = (hw + J.L.br - 1) / J.L.br;
     J.q = q; J.k = k; J.v = v; J.o = o; J.scratch = scratch; J.scratch_stride = scratch_stride;
-    const int tasks = n * heads * J.blocks;
-    const int par = tasks > 1 && (double)n * c * hw * hw >= 262144.0;
-    ops_parallel_for(n_threads, par, tasks, att_task, &J);
+    const int bh = n * heads, big = (double)n * c * hw * hw >= 262144.0;
+    /* split an (item, head) into runs of blocks only as far as the threads need (each run
+     * packs K^T and V again); which run computes a block never changes its result */
+    J.runs = 1;
+    if (big && n_threads > bh) J.runs = (n_threads + bh - 1) / bh;
+    if (J.runs > J.blocks) J.runs = J.blocks;
+    const int tasks = bh * J.runs;
+    ops_task_fn fn = att_task;
+#ifdef VEC_HAVE_AVX2
+    if (vec_cpu_avx2()) fn = att_task_avx2;
+#endif
+    ops_parallel_for(n_threads, big && tasks > 1, tasks, fn, &J);
 }

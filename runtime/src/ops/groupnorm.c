@@ -1,6 +1,9 @@
 /* groupnorm.c — torch.nn.GroupNorm (affine) with an optional fused SiLU: the scalar
- * reference and the fast path (OpenMP over (item, group); statistics summed in double in
- * a fixed order, so the result is the same for any thread count). */
+ * reference and the fast path. The fast path is one task per (item, group), OpenMP over
+ * tasks; inside a task every sum runs in a fixed order, so results do not depend on the
+ * thread count. Moments are two-pass (mean, then squares about it), as the reference.
+ * On x86-64 the task is also compiled for AVX2 and picked at run time (vexp.h: the same
+ * bits as the baseline SSE2 copy); elsewhere the baseline vectorisation (NEON) serves. */
 #include <math.h>
 
 #include "ops.h"
@@ -30,23 +33,51 @@ void groupnorm_ref(int n, int c, int hw, int groups, float eps, const float *gam
         }
 }
 
-/* Sum of len floats in double with 4 interleaved partial sums (fixed order). */
-static void moments(const float *x, int64_t len, double *mean_out, double *var_out) {
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+/* Partial sums run in LANES independent lanes (one vector register's worth on AVX2, two
+ * on SSE2/NEON); the lanes are added pairwise in a fixed order. */
+#define LANES 8
+/* Sums of squares: f32 lanes over CHUNK values (CHUNK/LANES terms each), then into double. */
+#define CHUNK 256
+
+VEC_INLINE double lanes_sum_d(const double *s) {
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+VEC_INLINE float lanes_sum_f(const float *s) {
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+/* Sum of x[0..len) in double lanes: exact enough for any mean (no shift to choose). */
+VEC_INLINE double sum_d(const float *x, int64_t len) {
+    double s[LANES] = {0};
     int64_t i = 0;
-    for (; i + 4 <= len; i += 4) {
-        s0 += x[i]; s1 += x[i + 1]; s2 += x[i + 2]; s3 += x[i + 3];
+    for (; i + LANES <= len; i += LANES)
+        for (int j = 0; j < LANES; j++) s[j] += (double)x[i + j];
+    for (int j = 0; i < len; i++, j++) s[j] += (double)x[i];
+    return lanes_sum_d(s);
+}
+
+/* Sum of (x - c)^2: every term is >= 0, so f32 partials of CHUNK/LANES = 32 terms lose
+ * ~1e-7 relative and nothing cancels; chunks are added in double. */
+VEC_INLINE double sumsq_about(const float *x, int64_t len, float c) {
+    double total = 0.0;
+    for (int64_t i0 = 0; i0 < len; i0 += CHUNK) {
+        const int m = len - i0 < CHUNK ? (int)(len - i0) : CHUNK;
+        const float *xc = x + i0;
+        float s[LANES] = {0};
+        int p = 0;
+        for (; p + LANES <= m; p += LANES)
+            for (int j = 0; j < LANES; j++) {
+                const float d = xc[p + j] - c;
+                s[j] += d * d;
+            }
+        for (int j = 0; p < m; p++, j++) {
+            const float d = xc[p] - c;
+            s[j] += d * d;
+        }
+        total += (double)lanes_sum_f(s);
     }
-    for (; i < len; i++) s0 += x[i];
-    const double mean = ((s0 + s1) + (s2 + s3)) / (double)len;
-    double q0 = 0, q1 = 0, q2 = 0, q3 = 0;
-    for (i = 0; i + 4 <= len; i += 4) {
-        double d0 = x[i] - mean, d1 = x[i + 1] - mean, d2 = x[i + 2] - mean, d3 = x[i + 3] - mean;
-        q0 += d0 * d0; q1 += d1 * d1; q2 += d2 * d2; q3 += d3 * d3;
-    }
-    for (; i < len; i++) { double d = x[i] - mean; q0 += d * d; }
-    *mean_out = mean;
-    *var_out = ((q0 + q1) + (q2 + q3)) / (double)len;
+    return total;
 }
 
 typedef struct gn_job {
@@ -56,37 +87,50 @@ typedef struct gn_job {
     float *y;
 } gn_job;
 
-static void gn_task(void *arg, int task) {
-    const gn_job *J = arg;
-    const int c = J->c, hw = J->hw, groups = J->groups, silu = J->silu, cg = c / groups;
-    const float eps = J->eps, *gamma = J->gamma, *beta = J->beta, *x = J->x;
-    float *y = J->y;
+VEC_INLINE void gn_group(const gn_job *J, int task) {
+    const int c = J->c, hw = J->hw, groups = J->groups, cg = c / groups;
     const int b = task / groups, g = task % groups;
-    const int64_t off = ((int64_t)b * c + (int64_t)g * cg) * hw;
-    double mean, var;
-    moments(x + off, (int64_t)cg * hw, &mean, &var);
-    const float rstd = (float)(1.0 / sqrt(var + (double)eps));
+    const int64_t off = ((int64_t)b * c + (int64_t)g * cg) * hw, len = (int64_t)cg * hw;
+    const float *x = J->x + off;
+    float *y = J->y + off;
+    /* mean in double; the squares about mu = (float)mean, corrected for mean - mu */
+    const double mean = sum_d(x, len) / (double)len;
+    const float mu = (float)mean;
+    const double dm = mean - (double)mu;
+    double var = sumsq_about(x, len, mu) / (double)len - dm * dm;
+    var = var > 0.0 ? var : 0.0;
+    const double rstd = 1.0 / sqrt(var + (double)J->eps);
     for (int ci = 0; ci < cg; ci++) {
         const int ch = g * cg + ci;
-        /* (x - mean) * scale + beta: torch folds the mean into the shift, which
-         * cancels badly when |mean| >> std; this form is the more accurate one */
-        const float scale = rstd * gamma[ch], shift = beta[ch], mu = (float)mean;
-        const float *xc = x + off + (int64_t)ci * hw;
-        float *yc = y + off + (int64_t)ci * hw;
-        if (silu) {
-            for (int p = 0; p < hw; p++) {
-                float v = (xc[p] - mu) * scale + shift;
-                yc[p] = v / (1.0f + vexp_f32(-v));
-            }
+        /* y = (x - mu) * scale + shift: x - mu is exact or nearly (Sterbenz) even when
+         * |mean| >> std, and the part of the mean that float mu misses (dm) is folded
+         * into the shift in double (torch's x * scale + (beta - mean * scale) cancels) */
+        const double sd = rstd * (double)J->gamma[ch];
+        const float scale = (float)sd, shift = (float)((double)J->beta[ch] - dm * sd);
+        const float *xc = x + (int64_t)ci * hw;
+        float *yc = y + (int64_t)ci * hw;
+        if (J->silu) {
+            for (int p = 0; p < hw; p++) yc[p] = vsilu_f32((xc[p] - mu) * scale + shift);
         } else {
             for (int p = 0; p < hw; p++) yc[p] = (xc[p] - mu) * scale + shift;
         }
     }
 }
 
+static void gn_task(void *arg, int task) { gn_group(arg, task); }
+
+#ifdef VEC_HAVE_AVX2
+/* The same task, vectorised 8 wide (vexp.h: same rounding, same bits). */
+VEC_TARGET_AVX2 static void gn_task_avx2(void *arg, int task) { gn_group(arg, task); }
+#endif
+
 void groupnorm_run(int n, int c, int hw, int groups, float eps, const float *gamma,
                    const float *beta, int silu, const float *x, float *y, int n_threads) {
     const gn_job J = {c, hw, groups, silu, eps, gamma, beta, x, y};
     const int par = (int64_t)n * c * hw >= 32768;
-    ops_parallel_for(n_threads, par, n * groups, gn_task, (void *)&J);
+    ops_task_fn fn = gn_task;
+#ifdef VEC_HAVE_AVX2
+    if (vec_cpu_avx2()) fn = gn_task_avx2;
+#endif
+    ops_parallel_for(n_threads, par, n * groups, fn, (void *)&J);
 }

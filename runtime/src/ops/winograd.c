@@ -1,0 +1,439 @@
+/* winograd.c — 3x3, stride-1, pad-1 convolution by Winograd F(2x2, 3x3) (Lavin & Gray 2015,
+ * "Fast Algorithms for Convolutional Neural Networks"), on the packed GEMM micro-kernel.
+ *
+ *   U_xi = (G g G^T)[xi]   [oc][ic]    weights, 16 packed-A matrices (wino_transform_weights)
+ *   V_xi = (B^T d B)[xi]   [ic][tiles] input tiles, 16 sets of [kc][nr] B panels per KC block
+ *   M_xi = U_xi V_xi       [oc][tiles] 16 GEMMs, accumulated over KC blocks in per-thread M
+ *   y    = A^T M A + epilogue           per 2x2 output tile, only the outputs inside the image
+ *
+ * Tile (ty, tx) covers outputs rows 2ty..2ty+1, cols 2tx..2tx+1; its patch d is input rows
+ * 2ty-1..2ty+2, cols 2tx-1..2tx+2, zero outside the image. Tiles are numbered over the whole
+ * batch (item-major, raster order inside an item) and cut into blocks of NT, so a block may
+ * span items (the 4x4 and 8x8 layers fill whole panels at batch > 1). Tasks run over
+ * (tile block, M block). Every tile's arithmetic — the transforms, which use only adds and
+ * exact halvings, and the GEMM sums over the fixed WINO_KC blocks — depends on nothing but
+ * its own data, so the output is the same for any thread count, task split or batch split. */
+#include <string.h>
+
+#include "winograd.h"
+
+/* Blocking, fixed for every thread count. WINO_KC: input channels per B-panel set (the sum
+ * over ic runs in these blocks, so it fixes the result); WINO_NT: tiles per block, rounded up
+ * to nr. Per transform point the GEMM works on one B-panel set (KC x NT, 64 KiB) and one M
+ * matrix (oc x NT, 64 KiB at oc 256), which stay in L2; U_xi streams from L3 or memory, and
+ * each of its micro-panels serves NT / nr kernel calls. Measured on the 2-core EPYC (Zen 3,
+ * AVX2, 512 KiB L2) over KC in {64, 128, 256, 512} x NT in {16 .. 256} on the UNet's shapes:
+ * KC 128 was ~10-20% slower than 256 on the 256-channel layers; NT 32 and 64 tie where U fits
+ * in cache, and NT 64 is ~20% faster on the 512 -> 256 layers at batch >= 8 (U 8.4 MB streams
+ * from memory; NT 128 gains ~5% more for twice the scratch). */
+#define WINO_KC 256
+#define WINO_NT 64
+#define WT_CB 16 /* input channels per transposed chunk in the weight transform */
+/* Fused path: output-channel panels whose U (16 x WINO_KC x mr each, ~98 KiB at mr 6) is made
+ * at once inside a task, so it stays in L2 for the 16 GEMMs that use it. */
+#ifndef WINO_PG
+#define WINO_PG 2
+#endif
+/* Fused path when the conv has at most this many tile blocks (more share one precomputed U) */
+#ifndef WINO_FUSE_BLOCKS
+#define WINO_FUSE_BLOCKS 1
+#endif
+
+static int round_up(int v, int m) { return (v + m - 1) / m * m; }
+static int block_tiles(const gemm_kernel *kr) { return round_up(WINO_NT, kr->nr); }
+/* Distance between the 16 per-xi matrices (U, the B-panel sets, M): the transforms touch all
+ * 16 at once, and with a stride that is a multiple of 4 KiB all 16 lines share one L1 set
+ * (8 ways; it made the weight transform 5x slower). An odd number of cache lines puts the
+ * 16 in 16 different sets. */
+static size_t skewed(size_t floats) { return (floats + 31) / 32 * 32 + 16; }
+static size_t v_stride(int nt) { return skewed((size_t)WINO_KC * nt); }
+static size_t m_stride(int rows, int nt) { return skewed((size_t)rows * nt); }
+static size_t ub_stride(int mr) { return skewed((size_t)WINO_PG * WINO_KC * mr); }
+
+int conv_winograd_fits(const conv_shape *s) {
+    return s->kh == 3 && s->kw == 3 && s->stride == 1 && s->pad_t == 1 && s->pad_l == 1 &&
+           s->pad_b == 1 && s->pad_r == 1 && s->ic >= 1 && s->oc >= 1 && s->h >= 1 &&
+           s->w >= 1 && s->oh == s->h && s->ow == s->w;
+}
+
+/* ---- weights: U = G g G^T, G = [[1,0,0],[.5,.5,.5],[.5,-.5,.5],[0,0,1]] ---- */
+
+size_t wino_u_stride(int oc, int ic, int mr) { return skewed((size_t)round_up(oc, mr) * ic); }
+
+size_t wino_u_floats(int oc, int ic, int mr) { return 16 * wino_u_stride(oc, ic, mr); }
+
+/* G's sums over three rows (or columns) of ne lanes: s = ((g0 + g1) + g2) / 2,
+ * d = ((g0 - g1) + g2) / 2 (rows 1 and 2 of G; rows 0 and 3 pick g0 and g2). */
+static void gsums(int ne, const float *restrict g0, const float *restrict g1,
+                  const float *restrict g2, float *restrict s, float *restrict d) {
+    for (int e = 0; e < ne; e++) {
+        s[e] = ((g0[e] + g1[e]) + g2[e]) * 0.5f;
+        d[e] = ((g0[e] - g1[e]) + g2[e]) * 0.5f;
+    }
+}
+
+/* Row i of U = a G^T for ne lanes from row i of a = G g (a0..a2, its three columns). */
+static void urow(int ne, const float *restrict a0, const float *restrict a1,
+                 const float *restrict a2, float *restrict u0, float *restrict u1,
+                 float *restrict u2, float *restrict u3) {
+    memcpy(u0, a0, (size_t)ne * sizeof(float));
+    gsums(ne, a0, a1, a2, u1, u2);
+    memcpy(u3, a2, (size_t)ne * sizeof(float));
+}
+
+/* U of panel r (output channels r*mr ..) for input channels c0..c0+cb-1 (cb <= WT_CB): lane
+ * (c - c0) * mr + i of matrix xi at d + xi * xs. The chunk is transposed to t[k][c*mr + i],
+ * so the arithmetic runs over contiguous lanes the compiler vectorises, straight into d.
+ * Both the precomputed U and the fused path (U panels made inside the GEMM task) run this
+ * one function, so their bits agree. */
+static void weights_chunk(const float *w, int oc, int ic, int mr, int r, int c0, int cb,
+                          float *d, size_t xs) {
+    /* rows an odd number of cache lines long, for the same reason as skewed() */
+    float t[9][WT_CB * GEMM_MAX_MR + 16], a[2][3][WT_CB * GEMM_MAX_MR + 16];
+    const int ne = cb * mr;
+    for (int i = 0; i < mr; i++) {
+        const int oi = r * mr + i;
+        if (oi < oc) {
+            const float *src = w + ((size_t)oi * ic + c0) * 9;
+            for (int c = 0; c < cb; c++)
+                for (int k = 0; k < 9; k++) t[k][c * mr + i] = src[c * 9 + k];
+        } else {
+            for (int c = 0; c < cb; c++)
+                for (int k = 0; k < 9; k++) t[k][c * mr + i] = 0.0f;
+        }
+    }
+    /* a = G g (4x3): rows 0 and 3 are the kernel's rows 0 and 2; rows 1, 2 in a[0], a[1] */
+    for (int j = 0; j < 3; j++) gsums(ne, t[j], t[3 + j], t[6 + j], a[0][j], a[1][j]);
+    urow(ne, t[0], t[1], t[2], d, d + xs, d + 2 * xs, d + 3 * xs);
+    d += 4 * xs;
+    urow(ne, a[0][0], a[0][1], a[0][2], d, d + xs, d + 2 * xs, d + 3 * xs);
+    d += 4 * xs;
+    urow(ne, a[1][0], a[1][1], a[1][2], d, d + xs, d + 2 * xs, d + 3 * xs);
+    d += 4 * xs;
+    urow(ne, t[6], t[7], t[8], d, d + xs, d + 2 * xs, d + 3 * xs);
+}
+
+/* U of panel r for input channels k0..k0+kc-1: lane (c - k0) * mr + i of matrix xi at
+ * d + xi * xs. */
+static void weights_panel(const float *w, int oc, int ic, int mr, int r, int k0, int kc,
+                          float *d, size_t xs) {
+    for (int c0 = k0; c0 < k0 + kc; c0 += WT_CB) {
+        const int cb = k0 + kc - c0 < WT_CB ? k0 + kc - c0 : WT_CB;
+        weights_chunk(w, oc, ic, mr, r, c0, cb, d + (size_t)(c0 - k0) * mr, xs);
+    }
+}
+
+typedef struct wt_job {
+    const float *w;
+    float *u;
+    int oc, ic, mr;
+} wt_job;
+
+static void weights_task(void *arg, int r) {
+    const wt_job *J = arg;
+    weights_panel(J->w, J->oc, J->ic, J->mr, r, 0, J->ic, J->u + (size_t)r * J->mr * J->ic,
+                  wino_u_stride(J->oc, J->ic, J->mr));
+}
+
+void wino_transform_weights(const float *w, int oc, int ic, int mr, float *u, int n_threads) {
+    wt_job J = {w, u, oc, ic, mr};
+    const int panels = (oc + mr - 1) / mr;
+    const int par = (double)oc * ic >= 16384.0;
+    ops_parallel_for(n_threads, par, panels, weights_task, &J);
+}
+
+/* ---- input: V = B^T d B, B^T = [[1,0,-1,0],[0,1,1,0],[0,-1,1,0],[0,1,0,-1]] ---- */
+
+/* q[j][k] = row[2 (tx0 + k) - 1 + j], zero outside [0, w), for the edge tiles k of a run. */
+static void edge_columns(const float *row, int w, int tx0, int k, float q[4][GEMM_MAX_NR]) {
+    for (int j = 0; j < 4; j++) {
+        const int c = 2 * (tx0 + k) - 1 + j;
+        q[j][k] = c >= 0 && c < w ? row[c] : 0.0f;
+    }
+}
+
+/* The 4 input columns under each tile tx0 + k of a run, k < len: q[j][k] = column
+ * 2 (tx0 + k) - 1 + j of row, zero outside [0, w); row NULL (outside the image): zeros.
+ * The tiles with all 4 columns inside, [ka, kb), copy without checks (vectorised); at most
+ * one tile at each edge goes through edge_columns. */
+static void tile_columns(const float *row, int w, int tx0, int len, float q[4][GEMM_MAX_NR]) {
+    if (!row) {
+        for (int j = 0; j < 4; j++)
+            for (int k = 0; k < len; k++) q[j][k] = 0.0f;
+        return;
+    }
+    const int ka = tx0 == 0 ? 1 : 0;             /* 2 (tx0 + k) - 1 >= 0 */
+    int kb = w >= 3 ? (w - 3) / 2 - tx0 + 1 : 0; /* 2 (tx0 + k) + 2 <= w - 1 */
+    kb = kb > len ? len : kb < ka ? ka : kb;
+    for (int k = 0; k < ka && k < len; k++) edge_columns(row, w, tx0, k, q);
+    const float *r = row + 2 * (tx0 + ka) - 1;
+    for (int k = ka; k < kb; k++, r += 2) {
+        q[0][k] = r[0];
+        q[1][k] = r[1];
+        q[2][k] = r[2];
+        q[3][k] = r[3];
+    }
+    for (int k = kb; k < len; k++) edge_columns(row, w, tx0, k, q);
+}
+
+/* V row i for len tiles: z = a + b (add) or a - b per column, then (z B)[j] into v0..v3. */
+static void vrow(int len, int add, float a[4][GEMM_MAX_NR], float b[4][GEMM_MAX_NR],
+                 float *restrict v0, float *restrict v1, float *restrict v2,
+                 float *restrict v3) {
+    for (int t = 0; t < len; t++) {
+        float z[4];
+        for (int j = 0; j < 4; j++) z[j] = add ? a[j][t] + b[j][t] : a[j][t] - b[j][t];
+        v0[t] = z[0] - z[2];
+        v1[t] = z[1] + z[2];
+        v2[t] = z[2] - z[1];
+        v3[t] = z[1] - z[3];
+    }
+}
+
+/* V = B^T d B for tiles tx0..tx0+len-1 (len <= GEMM_MAX_NR) of tile row ty of one channel
+ * plane xc [h][w]: rows combined first (B^T d), then along x. V[xi] of tile t goes to
+ * out[xi * xs + t]. */
+static void input_run(const float *xc, int h, int w, int ty, int tx0, int len, float *out,
+                      size_t xs) {
+    float q[4][4][GEMM_MAX_NR]; /* [input row][column of the tile][tile] */
+    for (int r = 0; r < 4; r++) {
+        const int iy = 2 * ty - 1 + r;
+        tile_columns(iy >= 0 && iy < h ? xc + (int64_t)iy * w : NULL, w, tx0, len, q[r]);
+    }
+    float *v = out; /* B^T's rows: d0 - d2, d1 + d2, d2 - d1, d1 - d3 */
+    vrow(len, 0, q[0], q[2], v, v + xs, v + 2 * xs, v + 3 * xs);
+    v += 4 * xs;
+    vrow(len, 1, q[1], q[2], v, v + xs, v + 2 * xs, v + 3 * xs);
+    v += 4 * xs;
+    vrow(len, 0, q[2], q[1], v, v + xs, v + 2 * xs, v + 3 * xs);
+    v += 4 * xs;
+    vrow(len, 0, q[1], q[3], v, v + xs, v + 2 * xs, v + 3 * xs);
+}
+
+/* ---- output: Y = A^T M A, A^T = [[1,1,1,0],[0,1,-1,-1]], then the epilogue ---- */
+
+/* Tiles 0..len-1 (len <= GEMM_MAX_NR) of one output channel, M[xi] of tile t at
+ * m[xi * xs + t]: rows first, then columns. d0 and d1 get the tiles' two output rows,
+ * interleaved (d0[2t], d0[2t+1] = tile t's top row). */
+static void output_run(const float *m, size_t xs, int len, float *restrict d0,
+                       float *restrict d1) {
+    for (int t = 0; t < len; t++) {
+        float a0[4], a1[4];
+        for (int j = 0; j < 4; j++) {
+            const float m0 = m[(size_t)j * xs + t], m1 = m[(size_t)(4 + j) * xs + t];
+            const float m2 = m[(size_t)(8 + j) * xs + t], m3 = m[(size_t)(12 + j) * xs + t];
+            a0[j] = (m0 + m1) + m2;
+            a1[j] = (m1 - m2) - m3;
+        }
+        d0[2 * t] = (a0[0] + a0[1]) + a0[2];
+        d0[2 * t + 1] = (a0[1] - a0[2]) - a0[3];
+        d1[2 * t] = (a1[0] + a1[1]) + a1[2];
+        d1[2 * t + 1] = (a1[1] - a1[2]) - a1[3];
+    }
+}
+
+/* d[x] = ((d[x] + bias) + chan_add) + res[x] for x < len, the terms present (NULL: absent):
+ * one pass per term rounds exactly as conv2d_ref's single expression. */
+static void epilogue_row(float *restrict d, int len, const float *bias, const float *chan_add,
+                         const float *restrict res) {
+    if (bias) {
+        const float v = *bias;
+        for (int x = 0; x < len; x++) d[x] = d[x] + v;
+    }
+    if (chan_add) {
+        const float v = *chan_add;
+        for (int x = 0; x < len; x++) d[x] = d[x] + v;
+    }
+    if (res)
+        for (int x = 0; x < len; x++) d[x] = d[x] + res[x];
+}
+
+/* ---- the driver ---- */
+
+size_t wino_scratch_floats(const gemm_kernel *kr, int oc_max) {
+    const int nt = block_tiles(kr);
+    return 16 * (v_stride(nt) + m_stride(round_up(oc_max > 0 ? oc_max : 1, kr->mr), nt) +
+                 ub_stride(kr->mr));
+}
+
+typedef struct wino_job {
+    const gemm_kernel *kr;
+    const conv_shape *s;
+    const float *x, *w, *u; /* u NULL: fused (each task makes its U panels from w) */
+    conv_epilogue e;
+    float *y, *scratch;
+    size_t scratch_stride;
+    int64_t tiles; /* n * per_item */
+    int tw, per_item; /* tiles per tile row, per item */
+    int nt, panels, nb_m, mc_panels;
+} wino_job;
+
+/* The first tile g0 + j of a run and its length: one tile row of one item, at most max. */
+static int run_at(const wino_job *J, int64_t g, int max, int *b, int *ty, int *tx) {
+    *b = (int)(g / J->per_item);
+    const int t = (int)(g % J->per_item);
+    *ty = t / J->tw;
+    *tx = t % J->tw;
+    return J->tw - *tx < max ? J->tw - *tx : max;
+}
+
+/* B panels of the block's cnt tiles for input channels k0..k0+kc-1: transform point xi's
+ * panel q at v + xi * v_stride(nt) + q * kc * nr; columns past cnt zero. */
+static void input_block(const wino_job *J, int64_t g0, int cnt, int k0, int kc, float *v) {
+    const conv_shape *s = J->s;
+    const int nr = J->kr->nr;
+    const int64_t hw = (int64_t)s->h * s->w;
+    const size_t xs = v_stride(J->nt);
+    for (int j = 0; j < cnt;) {
+        int b, ty, tx;
+        const int room = cnt - j < nr - j % nr ? cnt - j : nr - j % nr;
+        const int len = run_at(J, g0 + j, room, &b, &ty, &tx);
+        const float *xb = J->x + ((int64_t)b * s->ic + k0) * hw;
+        float *d = v + (size_t)(j / nr) * kc * nr + j % nr;
+        for (int c = 0; c < kc; c++)
+            input_run(xb + c * hw, s->h, s->w, ty, tx, len, d + (size_t)c * nr, xs);
+        j += len;
+    }
+    if (cnt % nr) {
+        const int z = cnt % nr;
+        float *last = v + (size_t)(cnt / nr) * kc * nr;
+        for (int xi = 0; xi < 16; xi++)
+            for (int c = 0; c < kc; c++)
+                memset(last + xi * xs + (size_t)c * nr + z, 0, (size_t)(nr - z) * sizeof(float));
+    }
+}
+
+/* Outputs of the block's cnt tiles for channels o0..o1-1 from mbuf (16 matrices [rows][nt],
+ * xs floats apart), written straight into y; a tile's outputs outside the image go to junk.
+ * Channel-major, so each of the 16 matrices is read row by row. */
+static void output_block(const wino_job *J, int64_t g0, int cnt, int o0, int o1,
+                         const float *mbuf, size_t xs) {
+    const conv_shape *s = J->s;
+    const conv_epilogue *e = &J->e;
+    const int64_t hw = (int64_t)s->h * s->w;
+    float junk0[2], junk1[2 * GEMM_MAX_NR];
+    for (int o = o0; o < o1; o++) {
+        const float *bias = e->bias ? e->bias + o : NULL;
+        for (int j = 0; j < cnt;) {
+            int b, ty, tx;
+            const int len = run_at(J, g0 + j, cnt - j < GEMM_MAX_NR ? cnt - j : GEMM_MAX_NR, &b,
+                                   &ty, &tx);
+            const int oy = 2 * ty, ox = 2 * tx, ow = s->w - ox < 2 * len ? s->w - ox : 2 * len;
+            const int full = ow / 2, two = oy + 1 < s->h; /* tiles with both columns inside */
+            const float *m = mbuf + (size_t)o * J->nt + j;
+            const int64_t at = ((int64_t)b * s->oc + o) * hw + (int64_t)oy * s->w + ox;
+            float *d0 = J->y + at, *d1 = two ? d0 + s->w : junk1;
+            output_run(m, xs, full, d0, d1);
+            if (full < len) { /* odd width: the last tile's left column only */
+                output_run(m + full, xs, 1, junk0, junk1);
+                d0[2 * full] = junk0[0];
+                d1[2 * full] = junk1[0];
+            }
+            const float *ca =
+                e->chan_add ? e->chan_add + (int64_t)b * e->chan_add_stride + o : NULL;
+            const float *res = e->residual ? e->residual + at : NULL;
+            epilogue_row(d0, ow, bias, ca, res);
+            if (two) epilogue_row(d1, ow, bias, ca, res ? res + s->w : NULL);
+            j += len;
+        }
+    }
+}
+
+static void wino_task(void *arg, int task) {
+    const wino_job *J = arg;
+    const gemm_kernel *kr = J->kr;
+    const conv_shape *s = J->s;
+    const int mr = kr->mr, nr = kr->nr, nt = J->nt, ic = s->ic;
+    const int blk = task / J->nb_m, jm = task % J->nb_m;
+    const int p0 = jm * J->mc_panels;
+    const int p1 = p0 + J->mc_panels < J->panels ? p0 + J->mc_panels : J->panels;
+    if (p0 >= p1) return;
+    const int64_t g0 = (int64_t)blk * nt;
+    const int cnt = J->tiles - g0 < nt ? (int)(J->tiles - g0) : nt, nq = (cnt + nr - 1) / nr;
+    float *v = J->scratch + (size_t)ops_thread_id() * J->scratch_stride;
+    const size_t vxs = v_stride(nt), mxs = m_stride(J->panels * mr, nt);
+    float *mbuf = v + 16 * vxs;
+    const size_t uxs = J->u ? wino_u_stride(s->oc, ic, mr) : ub_stride(mr);
+    float *ubuf = mbuf + 16 * mxs;
+    for (int k0 = 0; k0 < ic; k0 += WINO_KC) {
+        const int kc = ic - k0 < WINO_KC ? ic - k0 : WINO_KC;
+        input_block(J, g0, cnt, k0, kc, v);
+        for (int pg = p0; pg < p1; pg += J->u ? p1 - p0 : WINO_PG) {
+            const int pe = J->u ? p1 : pg + WINO_PG < p1 ? pg + WINO_PG : p1;
+            const float *ua; /* panel p's A panel of matrix xi: ua + xi * uxs + p * pa */
+            size_t pa;
+            if (J->u) {
+                ua = J->u + (size_t)k0 * mr;
+                pa = (size_t)mr * ic;
+            } else {
+                for (int p = pg; p < pe; p++)
+                    weights_panel(J->w, s->oc, ic, mr, p, k0, kc,
+                                  ubuf + (size_t)(p - pg) * kc * mr, uxs);
+                ua = ubuf - (size_t)pg * kc * mr;
+                pa = (size_t)mr * kc;
+            }
+            for (int xi = 0; xi < 16; xi++) {
+                const float *vx = v + xi * vxs;
+                float *mx = mbuf + xi * mxs;
+                for (int p = pg; p < pe; p++) {
+                    const float *ap = ua + xi * uxs + p * pa;
+                    for (int q = 0; q < nq; q++)
+                        kr->ukr(kc, ap, vx + (size_t)q * kc * nr,
+                                mx + (size_t)p * mr * nt + q * nr, nt, k0 > 0);
+                }
+            }
+        }
+    }
+    const int o1 = p1 * mr < s->oc ? p1 * mr : s->oc;
+    output_block(J, g0, cnt, p0 * mr, o1, mbuf, mxs);
+}
+
+static void run(const gemm_kernel *kr, const conv_shape *s, int n, const float *x,
+                const float *w, const float *u, const conv_epilogue *e, float *y, float *scratch,
+                size_t scratch_stride, int n_threads) {
+    wino_job J;
+    J.kr = kr; J.s = s; J.x = x; J.w = w; J.u = u; J.y = y;
+    J.e = e ? *e : (conv_epilogue){0};
+    J.scratch = scratch; J.scratch_stride = scratch_stride;
+    J.tw = (s->w + 1) / 2;
+    J.per_item = J.tw * ((s->h + 1) / 2);
+    J.tiles = (int64_t)n * J.per_item;
+    J.nt = block_tiles(kr);
+    J.panels = (s->oc + kr->mr - 1) / kr->mr;
+    if (n_threads < 1) n_threads = 1;
+    const int blocks = (int)((J.tiles + J.nt - 1) / J.nt);
+    /* M blocks only to even out the threads: each costs one more input transform */
+    int nb_m = 1;
+    while (n_threads > 1 && nb_m < J.panels && (blocks * nb_m) % n_threads != 0 &&
+           blocks * nb_m < 4 * n_threads)
+        nb_m++;
+    J.mc_panels = (J.panels + nb_m - 1) / nb_m;
+    J.nb_m = (J.panels + J.mc_panels - 1) / J.mc_panels;
+    const int tasks = blocks * J.nb_m;
+    /* small problems run on one thread: same bits, no fork/join cost */
+    const int par = tasks > 1 && 32.0 * s->oc * s->ic * (double)J.tiles >= 262144.0;
+    ops_parallel_for(n_threads, par, tasks, wino_task, &J);
+}
+
+void conv2d_winograd_run(const gemm_kernel *kr, const conv_shape *s, int n, const float *x,
+                         const float *u, const conv_epilogue *e, float *y, float *scratch,
+                         size_t scratch_stride, int n_threads) {
+    run(kr, s, n, x, NULL, u, e, y, scratch, scratch_stride, n_threads);
+}
+
+int wino_fused(const gemm_kernel *kr, const conv_shape *s, int n) {
+    const int64_t tiles = (int64_t)n * ((s->w + 1) / 2) * ((s->h + 1) / 2);
+    const int nt = block_tiles(kr);
+    return (tiles + nt - 1) / nt <= WINO_FUSE_BLOCKS;
+}
+
+void conv2d_winograd_run_w(const gemm_kernel *kr, const conv_shape *s, int n, const float *x,
+                           const float *w, float *u, const conv_epilogue *e, float *y,
+                           float *scratch, size_t scratch_stride, int n_threads) {
+    if (!u || wino_fused(kr, s, n)) {
+        run(kr, s, n, x, w, NULL, e, y, scratch, scratch_stride, n_threads);
+        return;
+    }
+    wino_transform_weights(w, s->oc, s->ic, kr->mr, u, n_threads);
+    run(kr, s, n, x, NULL, u, e, y, scratch, scratch_stride, n_threads);
+}

@@ -1,0 +1,206 @@
+/* test_winograd.c — the Winograd F(2x2,3x3) convolution (ops/winograd.h) against the scalar
+ * oracle conv2d_ref over edge shapes, on every GEMM kernel path this machine can run (native
+ * ones the CPU supports and, under UNET_TEST_EMU, the SIMDe-emulated avx512/neon/avx2 kernels,
+ * as test_ops.c); the weight transform against a double-precision G g G^T, layout included;
+ * and bit-identical results for any thread count and any split of the batch.
+ * The checks can fail: in winograd.c, one 0.5f of G changed to 0.5001f failed 196 checks (U
+ * and conv on every path); one sign flipped in the input transform, 170; in the output
+ * transform, 175; the edge tiles' zero padding set to 1e-3, 185. */
+#include <math.h>
+#include <stdint.h>
+
+#include "ops/kernels.h"
+#include "ops/ops.h"
+#include "ops/winograd.h"
+#include "test.h"
+
+#if defined(UNET_TEST_EMU)
+void test_gemm_avx512_emu(int kc, const float *a, const float *b, float *c, int64_t ldc, int acc);
+void test_gemm_neon_emu(int kc, const float *a, const float *b, float *c, int64_t ldc, int acc);
+void test_gemm_avx2_emu(int kc, const float *a, const float *b, float *c, int64_t ldc, int acc);
+static const gemm_kernel emu[] = {
+    {"avx512(simde-emulated)", 6, 32, test_gemm_avx512_emu},
+    {"neon(simde-emulated)", 6, 16, test_gemm_neon_emu},
+    {"avx2(simde-emulated)", 6, 16, test_gemm_avx2_emu},
+};
+#endif
+
+#define MAX_PATHS 8
+static const gemm_kernel *paths[MAX_PATHS];
+static double worst[MAX_PATHS];
+static int n_paths;
+
+static uint32_t rng = 2024;
+static float frand(void) { /* uniform in [-1, 1) */
+    rng = rng * 1664525u + 1013904223u;
+    return (float)((rng >> 8) * (1.0 / 8388608.0)) - 1.0f;
+}
+static float *rand_buf(size_t n, float scale) {
+    float *p = malloc((n ? n : 1) * sizeof(float));
+    for (size_t i = 0; i < n; i++) p[i] = scale * frand();
+    return p;
+}
+
+/* ---- weight transform vs G g G^T in double ---- */
+
+static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+
+static void test_weights(int oc, int ic, int mr) {
+    float *w = rand_buf((size_t)oc * ic * 9, 1.0f);
+    const size_t nu = wino_u_floats(oc, ic, mr), xs = wino_u_stride(oc, ic, mr);
+    const int panels = (oc + mr - 1) / mr;
+    CHECK(nu == 16 * xs && xs >= (size_t)panels * mr * ic);
+    float *u = malloc(nu * sizeof(float)), *u3 = malloc(nu * sizeof(float));
+    for (size_t i = 0; i < nu; i++) u[i] = u3[i] = NAN; /* every element must be written */
+    wino_transform_weights(w, oc, ic, mr, u, 1);
+    wino_transform_weights(w, oc, ic, mr, u3, 3);
+    int same = 1; /* bit for bit, the padding between the matrices aside */
+    for (int xi = 0; xi < 16; xi++)
+        same &= memcmp(u + xi * xs, u3 + xi * xs, (size_t)panels * mr * ic * sizeof(float)) == 0;
+    CHECKF(same, "U oc=%d ic=%d mr=%d: 1 vs 3 threads", oc, ic, mr);
+    double err = 0;
+    int bad_pad = 0;
+    for (int o = 0; o < panels * mr; o++)
+        for (int c = 0; c < ic; c++) {
+            const float *g = w + ((size_t)o * ic + c) * 9;
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++) {
+                    /* panel o / mr, row c, lane o % mr of matrix xi = 4i + j */
+                    const size_t at = ((size_t)(o / mr) * ic + c) * mr + o % mr;
+                    const float got = u[(4 * i + j) * xs + at];
+                    if (o >= oc) {
+                        bad_pad += got != 0.0f;
+                        continue;
+                    }
+                    double want = 0, mag = 1e-30;
+                    for (int p = 0; p < 3; p++)
+                        for (int q = 0; q < 3; q++) {
+                            want += G[i][p] * g[p * 3 + q] * G[j][q];
+                            mag += fabs(G[i][p] * g[p * 3 + q] * G[j][q]);
+                        }
+                    const double e = fabs(got - want) / mag; /* NaN fails the check below */
+                    if (!(e <= err)) err = e;
+                }
+        }
+    /* at most 4 roundings of partial sums bounded by mag: 4 * 2^-24 */
+    CHECKF(err <= 2.5e-7, "U oc=%d ic=%d mr=%d: error %.3g x sum|terms|", oc, ic, mr, err);
+    CHECKF(bad_pad == 0, "U oc=%d ic=%d mr=%d: %d padding rows not zero", oc, ic, mr, bad_pad);
+    free(w); free(u); free(u3);
+}
+
+/* ---- the convolution vs conv2d_ref ---- */
+
+/* epi: 1 bias, 2 chan_add, 4 residual */
+typedef struct wshape { int ic, oc, h, w, n, epi; } wshape;
+
+/* One shape on every path: rel L2 vs the oracle, 1 = 2 = 3 threads, batch n = n calls of 1. */
+static void test_conv(const wshape *c, float scale) {
+    conv_shape s;
+    CHECK(conv_shape_init(&s, c->ic, c->oc, 3, 1, 1, 1, 1, 1, c->h, c->w) == 0);
+    CHECK(conv_winograd_fits(&s));
+    const size_t hw = (size_t)c->h * c->w, nx = (size_t)c->n * c->ic * hw;
+    const size_t ny = (size_t)c->n * c->oc * hw;
+    float *x = rand_buf(nx, scale), *w = rand_buf((size_t)c->oc * c->ic * 9, scale);
+    float *bias = rand_buf((size_t)c->oc, scale);
+    float *add = rand_buf((size_t)c->n * (c->oc + 3), scale);
+    float *res = rand_buf(ny, scale);
+    const conv_epilogue e = {(c->epi & 1) ? bias : NULL, (c->epi & 2) ? add : NULL, c->oc + 3,
+                             (c->epi & 4) ? res : NULL};
+    float *y0 = malloc(ny * sizeof(float)), *y[3], *ys = malloc(ny * sizeof(float));
+    for (int t = 0; t < 3; t++) y[t] = malloc(ny * sizeof(float));
+    conv2d_ref(&s, c->n, x, w, &e, y0);
+    for (int k = 0; k < n_paths; k++) {
+        const gemm_kernel *kr = paths[k];
+        float *u = malloc(wino_u_floats(c->oc, c->ic, kr->mr) * sizeof(float));
+        wino_transform_weights(w, c->oc, c->ic, kr->mr, u, 2);
+        const size_t stride = wino_scratch_floats(kr, c->oc);
+        float *scratch = malloc(stride * 3 * sizeof(float));
+        for (size_t i = 0; i < stride * 3; i++) scratch[i] = NAN; /* no stale scratch is read */
+        for (int t = 0; t < 3; t++) {
+            for (size_t i = 0; i < ny; i++) y[t][i] = NAN; /* every output must be written */
+            conv2d_winograd_run(kr, &s, c->n, x, u, &e, y[t], scratch, stride, t + 1);
+        }
+        const double err = test_rel_l2(y[0], y0, ny);
+        if (!(err <= worst[k])) worst[k] = err;
+        CHECKF(err <= 3e-6, "%s wino ic=%d oc=%d %dx%d n=%d epi=%d scale=%g: rel L2 %.3g", kr->name,
+               c->ic, c->oc, c->h, c->w, c->n, c->epi, scale, err);
+        for (int t = 1; t < 3; t++)
+            CHECKF(memcmp(y[0], y[t], ny * sizeof(float)) == 0, "%s wino ic=%d oc=%d %dx%d n=%d: "
+                   "1 vs %d threads differ", kr->name, c->ic, c->oc, c->h, c->w, c->n, t + 1);
+        if (c->n > 1) { /* the batch one item per call */
+            for (int b = 0; b < c->n; b++) {
+                conv_epilogue eb = e;
+                if (eb.chan_add) eb.chan_add += (size_t)b * eb.chan_add_stride;
+                if (eb.residual) eb.residual += (size_t)b * c->oc * hw;
+                conv2d_winograd_run(kr, &s, 1, x + (size_t)b * c->ic * hw, u, &eb,
+                                    ys + (size_t)b * c->oc * hw, scratch, stride, 2);
+            }
+            CHECKF(memcmp(y[0], ys, ny * sizeof(float)) == 0, "%s wino ic=%d oc=%d %dx%d n=%d: "
+                   "batch vs per-item calls differ", kr->name, c->ic, c->oc, c->h, c->w, c->n);
+        }
+        free(u); free(scratch);
+    }
+    free(x); free(w); free(bias); free(add); free(res); free(y0); free(ys);
+    for (int t = 0; t < 3; t++) free(y[t]);
+}
+
+static void test_fits(void) {
+    conv_shape s;
+    conv_shape_init(&s, 4, 4, 3, 1, 1, 1, 1, 1, 8, 8);
+    CHECK(conv_winograd_fits(&s));
+    conv_shape_init(&s, 4, 4, 3, 2, 1, 1, 1, 1, 8, 8);
+    CHECK(!conv_winograd_fits(&s));
+    conv_shape_init(&s, 4, 4, 3, 2, 0, 0, 1, 1, 8, 8);
+    CHECK(!conv_winograd_fits(&s));
+    conv_shape_init(&s, 4, 4, 3, 1, 0, 0, 0, 0, 8, 8);
+    CHECK(!conv_winograd_fits(&s));
+    conv_shape_init(&s, 4, 4, 1, 1, 0, 0, 0, 0, 8, 8);
+    CHECK(!conv_winograd_fits(&s));
+}
+
+int main(void) {
+    for (int i = 0; i < gemm_kernel_count() && n_paths < MAX_PATHS; i++) {
+        int ok = 0;
+        const gemm_kernel *kr = gemm_kernel_at(i, &ok);
+        if (ok) paths[n_paths++] = kr;
+        else printf("SKIP native %s kernel: this CPU does not support it\n", kr->name);
+    }
+#if defined(UNET_TEST_EMU)
+    for (size_t i = 0; i < sizeof emu / sizeof emu[0] && n_paths < MAX_PATHS; i++)
+        paths[n_paths++] = &emu[i];
+#endif
+    CHECK(n_paths >= 1);
+    test_fits();
+
+    /* U against G g G^T: oc, ic, mr (oc not a multiple of mr: padding rows) */
+    static const int wt[][3] = {{1, 1, 6},   {7, 5, 6},   {13, 33, 6},
+                                {6, 17, 6},  {20, 9, 16}, {5, 3, 4}};
+    for (size_t t = 0; t < sizeof wt / sizeof wt[0]; t++)
+        test_weights(wt[t][0], wt[t][1], wt[t][2]);
+
+    /* every size in {1,2,3,4,5,7,8,16,17,32}, square, with each epilogue combination */
+    static const int sizes[] = {1, 2, 3, 4, 5, 7, 8, 16, 17, 32};
+    for (int i = 0; i < 10; i++) test_conv(&(wshape){3, 7, sizes[i], sizes[i], 2, i % 8}, 1.0f);
+    static const wshape cs[] = {
+        /* non-square, odd edges */
+        {5, 6, 1, 5, 1, 7}, {5, 6, 5, 1, 3, 1}, {5, 6, 2, 7, 2, 2}, {5, 6, 7, 3, 1, 4},
+        {5, 6, 17, 4, 3, 3}, {5, 6, 3, 32, 1, 5}, {5, 6, 16, 17, 2, 6}, {5, 6, 32, 5, 1, 0},
+        /* channels in {1,3,5,6,7,16,33,128}, oc not a multiple of mr */
+        {1, 1, 5, 7, 1, 7}, {1, 128, 4, 4, 2, 1}, {128, 1, 7, 5, 1, 7}, {6, 6, 8, 8, 3, 3},
+        {16, 33, 5, 4, 2, 5}, {33, 16, 3, 3, 3, 6}, {7, 128, 2, 2, 3, 2}, {128, 7, 16, 16, 1, 4},
+        {3, 5, 8, 16, 1, 1}, {33, 33, 17, 17, 2, 7},
+        /* input-channel block boundaries (WINO_KC is 256; 128 and 512 covered too): ic just
+         * past a block, not a multiple, exact multiples */
+        {129, 13, 5, 5, 2, 7}, {257, 7, 9, 9, 2, 1}, {300, 7, 6, 7, 1, 6}, {513, 9, 3, 5, 2, 3},
+        {256, 20, 4, 8, 1, 2}, {512, 6, 2, 3, 3, 5}, {200, 35, 16, 16, 1, 0},
+        /* tile blocks across items and many blocks per item */
+        {16, 33, 8, 8, 3, 7}, {8, 12, 32, 32, 2, 7},
+    };
+    for (size_t t = 0; t < sizeof cs / sizeof cs[0]; t++) test_conv(&cs[t], 1.0f);
+    test_conv(&(wshape){40, 24, 9, 10, 2, 7}, 1e3f); /* magnitudes ~1e3 */
+
+    for (int k = 0; k < n_paths; k++)
+        printf("%-24s (%dx%d): worst rel L2 vs conv2d_ref %.3g\n", paths[k]->name, paths[k]->mr,
+               paths[k]->nr, worst[k]);
+    TEST_DONE();
+}
