@@ -177,9 +177,10 @@ if [ "$ORT" = 1 ] && [ "$HAVE_TORCH" = 1 ] && [ "$(cat "$ONNX.src" 2>/dev/null)"
     echo "$WKEY" >"$ONNX.src"
   else ORT=0; fi
 fi
-if [ "$ORT" = 1 ] && ! command -v node >/dev/null && "$PY" -c 'import onnxruntime' 2>/dev/null; then
+if [ "$ORT" = 1 ] && [ -z "${ORT_NODE_DIR:-}" ] && [ ! -d "$OUT/ort/node_modules/onnxruntime-node" ] &&
+   { ! command -v node >/dev/null || [ -n "${SCULPT_BENCH_ORT_PY:-}" ]; } && "$PY" -c 'import onnxruntime' 2>/dev/null; then
   ORT_PY=1
-  say "ort: no Node.js here; using $PY's onnxruntime $("$PY" -c 'import onnxruntime; print(onnxruntime.__version__)') (bench/ort_bench.py)"
+  say "ort: using $PY's onnxruntime $("$PY" -c 'import onnxruntime; print(onnxruntime.__version__)') (bench/ort_bench.py; no Node.js onnxruntime-node here)"
 elif [ "$ORT" = 1 ] && [ -z "${ORT_NODE_DIR:-}" ] && [ ! -d "$OUT/ort/node_modules/onnxruntime-node" ]; then
   say "ort: installing npm onnxruntime-node into bench/out/ort (--ignore-scripts: CPU only)"
   npm install --ignore-scripts --no-audit --no-fund --prefix "$OUT/ort" onnxruntime-node >>"$LOG" 2>&1 ||

@@ -1,8 +1,10 @@
 /* test_winograd.c — the Winograd F(2x2,3x3) convolution (ops/winograd.h) against the scalar
  * oracle conv2d_ref over edge shapes, on every GEMM kernel path this machine can run (native
  * ones the CPU supports and, under UNET_TEST_EMU, the SIMDe-emulated avx512/neon/avx2 kernels,
- * as test_ops.c); the weight transform against a double-precision G g G^T, layout included;
- * and bit-identical results for any thread count and any split of the batch.
+ * as test_ops.c); the weight transform against a double-precision G g G^T, layout included,
+ * its ISA path (AVX2) bit for bit against the portable one; bit-identical results for any
+ * thread count and any split of the batch, and between the precomputed-U path and the fused
+ * one (conv2d_winograd_run_w, U made inside the GEMM tasks).
  * The checks can fail: in winograd.c, one 0.5f of G changed to 0.5001f failed 196 checks (U
  * and conv on every path); one sign flipped in the input transform, 170; in the output
  * transform, 175; the edge tiles' zero padding set to 1e-3, 185. */
@@ -58,6 +60,14 @@ static void test_weights(int oc, int ic, int mr) {
     for (int xi = 0; xi < 16; xi++)
         same &= memcmp(u + xi * xs, u3 + xi * xs, (size_t)panels * mr * ic * sizeof(float)) == 0;
     CHECKF(same, "U oc=%d ic=%d mr=%d: 1 vs 3 threads", oc, ic, mr);
+    wino_portable_weights = 1;
+    for (size_t i = 0; i < nu; i++) u3[i] = NAN;
+    wino_transform_weights(w, oc, ic, mr, u3, 2);
+    wino_portable_weights = 0;
+    same = 1;
+    for (int xi = 0; xi < 16; xi++)
+        same &= memcmp(u + xi * xs, u3 + xi * xs, (size_t)panels * mr * ic * sizeof(float)) == 0;
+    CHECKF(same, "U oc=%d ic=%d mr=%d: ISA vs portable transform", oc, ic, mr);
     double err = 0;
     int bad_pad = 0;
     for (int o = 0; o < panels * mr; o++)
@@ -127,6 +137,15 @@ static void test_conv(const wshape *c, float scale) {
         for (int t = 1; t < 3; t++)
             CHECKF(memcmp(y[0], y[t], ny * sizeof(float)) == 0, "%s wino ic=%d oc=%d %dx%d n=%d: "
                    "1 vs %d threads differ", kr->name, c->ic, c->oc, c->h, c->w, c->n, t + 1);
+        for (int f = 0; f < 2; f++) /* raw weights: fused (u NULL), or as run_w picks */
+            for (int t = 0; t < 3; t += 2) {
+                for (size_t i = 0; i < ny; i++) ys[i] = NAN;
+                conv2d_winograd_run_w(kr, &s, c->n, x, w, f ? u : NULL, &e, ys, scratch, stride,
+                                      t + 1);
+                CHECKF(memcmp(y[0], ys, ny * sizeof(float)) == 0, "%s wino_w%s ic=%d oc=%d "
+                       "%dx%d n=%d, %d threads: differs from U + run", kr->name, f ? "" : " fused",
+                       c->ic, c->oc, c->h, c->w, c->n, t + 1);
+            }
         if (c->n > 1) { /* the batch one item per call */
             for (int b = 0; b < c->n; b++) {
                 conv_epilogue eb = e;
@@ -174,7 +193,7 @@ int main(void) {
 
     /* U against G g G^T: oc, ic, mr (oc not a multiple of mr: padding rows) */
     static const int wt[][3] = {{1, 1, 6},   {7, 5, 6},   {13, 33, 6},
-                                {6, 17, 6},  {20, 9, 16}, {5, 3, 4}};
+                                {6, 17, 6},  {20, 9, 16}, {5, 3, 4},  {17, 301, 6}};
     for (size_t t = 0; t < sizeof wt / sizeof wt[0]; t++)
         test_weights(wt[t][0], wt[t][1], wt[t][2]);
 

@@ -26,9 +26,10 @@ static void conv(sculpt_ctx *c, const unet_conv *cv, int n, int h, int w, int st
         return;
     }
     if (unet_conv_wino(cv, c->algo)) { /* no packed panels in this slot: w32 is read */
-        wino_transform_weights(cv->w32, cv->oc, cv->ic, c->kr->mr, c->b.wino_u, c->n_threads);
-        conv2d_winograd_run(c->kr, &s, n, x, c->b.wino_u, &e, y, c->b.thr, c->b.thr_stride,
-                            c->n_threads);
+        /* transforms the weights into wino_u, or panel by panel inside the GEMM when the
+         * conv is one tile block (the same bits either way) */
+        conv2d_winograd_run_w(c->kr, &s, n, x, cv->w32, c->b.wino_u, &e, y, c->b.thr,
+                              c->b.thr_stride, c->n_threads);
         return;
     }
     conv2d_run(c->kr, &s, n, x, cv->packed[c->slot], &e, y, c->b.thr, c->b.thr_stride, c->n_threads);

@@ -76,9 +76,13 @@ static int find(builder *b, const char *name, int ndim, int64_t d0, int64_t d1, 
     return 0;
 }
 
-/* An f32 view of a small tensor: in place when stored as aligned f32, else a copy. */
+/* An f32 view of a small tensor (biases, norms, linears): in place in a caller's buffer
+ * when stored as aligned f32, else an f32 copy. Mapped files are always copied: after
+ * prepare the forward pass reads nothing from the mapping, whose pages are then dropped
+ * (a read there would fault in whole page-cache folios, up to 2 MB each, and with them
+ * the pages of the big tensors already packed). */
 static const float *f32_view(builder *b, const sculpt_tensor_info *ti, size_t n) {
-    if (ti->dtype == SCULPT_DT_F32 && ((uintptr_t)ti->data % sizeof(float)) == 0)
+    if (!b->m->mapped && ti->dtype == SCULPT_DT_F32 && ((uintptr_t)ti->data % sizeof(float)) == 0)
         return (const float *)ti->data;
     float *d = own(b, n * sizeof(float));
     if (d) pack_convert(ti->data, ti->dtype, n, d);
@@ -157,9 +161,7 @@ static void conv(builder *b, unet_conv *c, const char *pre, int oc, int ic, int 
         c->w = ti.data;
         c->w_dtype = ti.dtype;
         c->w_bytes = (size_t)ti.nbytes;
-        /* Winograd transforms the weights at every evaluation (a cached copy would be 16/9
-         * of them): f32 files are read in place, f16/bf16 ones converted once */
-        if (c->wino_ok) c->w32 = f32_view(b, &ti, (size_t)oc * ic * 9);
+
     }
     c->bias = vec(b, pre, "bias", oc);
     add_conv(b, c);
@@ -211,6 +213,7 @@ static void weights_free(void *p) {
     for (int i = 0; i < w->n_convs; i++) {
         for (int s = 0; s < UNET_PACK_SLOTS; s++) free(w->convs[i]->packed[s]);
         free(w->convs[i]->packed_bf16);
+        free(w->convs[i]->w32_owned);
     }
     for (int i = 0; i < w->n_owned; i++) free(w->owned[i]);
     free(w->owned);
@@ -318,7 +321,26 @@ static void pack_slot(builder *b, int slot, int mr, int algo) {
     unet_weights *w = b->w;
     for (int i = 0; i < w->n_convs && b->st == SCULPT_OK; i++) {
         unet_conv *cv = w->convs[i];
-        if (unet_conv_wino(cv, algo)) continue; /* reads w32 at every evaluation */
+        if (unet_conv_wino(cv, algo)) {
+            /* Winograd transforms the weights at every evaluation (a cached transform would
+             * be 16/9 of them), from an f32 copy (see f32_view: not the mapping) */
+            if (!cv->w32) {
+                const size_t n = (size_t)cv->oc * cv->ic * 9;
+                float *d = NULL;
+                if (!b->m->mapped && cv->w_dtype == SCULPT_DT_F32 && (uintptr_t)cv->w % sizeof(float) == 0) {
+                    cv->w32 = cv->w; /* the caller's buffer: zero copy */
+                } else if (posix_memalign((void **)&d, 64, n * sizeof(float)) != 0 || !d) {
+                    fail(b, SCULPT_E_NOMEM, "out of memory copying weights (%zu bytes)", n * sizeof(float));
+                    return;
+                } else {
+                    pack_convert(cv->w, cv->w_dtype, n, d);
+                    cv->w32 = d;
+                    cv->w32_owned = d;
+                    release_pages(b->m, cv->w, cv->w_bytes);
+                }
+            }
+            continue;
+        }
         const int K = cv->ic * cv->k * cv->k;
         size_t n = gemm_packed_a_floats(cv->oc, K, mr);
         float *d = NULL;
@@ -383,12 +405,14 @@ sculpt_status unet_prepare(sculpt_model *m, const gemm_kernel *kr, int algo, con
             if (b.st != SCULPT_OK)
                 for (int i = 0; i < w->n_convs; i++) {
                     free(w->convs[i]->packed_bf16);
+        free(w->convs[i]->w32_owned);
                     w->convs[i]->packed_bf16 = NULL;
                 }
         } else if (w->bf16_kr != bk) {
             fail(&b, SCULPT_E_UNSUPPORTED, "weights are already packed for bf16 kernel '%s'; one bf16 kernel per open model (asked: '%s')",
                  bf16_kernel_name(w->bf16_kr), bf16_kernel_name(bk));
         }
+        if (b.st == SCULPT_OK) release_pages(m, m->base, m->size);
         pthread_mutex_unlock(&prepare_lock);
         if (b.st != SCULPT_OK) return b.st;
         *out = w;
@@ -415,6 +439,8 @@ sculpt_status unet_prepare(sculpt_model *m, const gemm_kernel *kr, int algo, con
             }
         }
     }
+    /* everything the forward pass reads is in this process's memory now */
+    if (b.st == SCULPT_OK) release_pages(m, m->base, m->size);
     pthread_mutex_unlock(&prepare_lock);
     if (b.st != SCULPT_OK) return b.st;
     *out = w;

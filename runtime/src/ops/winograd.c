@@ -12,7 +12,11 @@
  * span items (the 4x4 and 8x8 layers fill whole panels at batch > 1). Tasks run over
  * (tile block, M block). Every tile's arithmetic — the transforms, which use only adds and
  * exact halvings, and the GEMM sums over the fixed WINO_KC blocks — depends on nothing but
- * its own data, so the output is the same for any thread count, task split or batch split. */
+ * its own data, so the output is the same for any thread count, task split or batch split.
+ * Where one tile block is all there is (16x16 and smaller at batch 1), the fused path
+ * (conv2d_winograd_run_w) makes each task's U panels from w right before their GEMMs, WINO_PG
+ * panels at a time (L2-resident), with the same weights_panel and so the same bits; with
+ * more blocks one U in memory is shared. weights_panel runs winograd_avx2.c where it can. */
 #include <string.h>
 
 #include "winograd.h"
@@ -113,10 +117,28 @@ static void weights_chunk(const float *w, int oc, int ic, int mr, int r, int c0,
     urow(ne, t[6], t[7], t[8], d, d + xs, d + 2 * xs, d + 3 * xs);
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+/* winograd_avx2.c: weights_panel for mr 6, gathers from w; same arithmetic, same bits */
+void sculpt_wino_weights_6__avx2(const float *w, int oc, int ic, int r, int k0, int kc,
+                                 float *d, size_t xs);
+static int cpu_avx2(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2");
+}
+#endif
+
+int wino_portable_weights; /* tests: 1 runs the portable transform only */
+
 /* U of panel r for input channels k0..k0+kc-1: lane (c - k0) * mr + i of matrix xi at
  * d + xi * xs. */
 static void weights_panel(const float *w, int oc, int ic, int mr, int r, int k0, int kc,
                           float *d, size_t xs) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (mr == 6 && !wino_portable_weights && cpu_avx2()) {
+        sculpt_wino_weights_6__avx2(w, oc, ic, r, k0, kc, d, xs);
+        return;
+    }
+#endif
     for (int c0 = k0; c0 < k0 + kc; c0 += WT_CB) {
         const int cb = k0 + kc - c0 < WT_CB ? k0 + kc - c0 : WT_CB;
         weights_chunk(w, oc, ic, mr, r, c0, cb, d + (size_t)(c0 - k0) * mr, xs);

@@ -50,6 +50,10 @@ void conv2d_winograd_run(const gemm_kernel *kr, const conv_shape *s, int n, cons
  * blocks. Both paths run the same arithmetic: the output is bit-identical to
  * wino_transform_weights + conv2d_winograd_run, for any n_threads and batch split. Other
  * arguments as conv2d_winograd_run's. Allocates nothing. */
+/* Tests: nonzero makes the weight transform take its portable C path even where an ISA path
+ * (AVX2, mr 6) exists; both give the same bits. */
+extern int wino_portable_weights;
+
 int wino_fused(const gemm_kernel *kr, const conv_shape *s, int n);
 void conv2d_winograd_run_w(const gemm_kernel *kr, const conv_shape *s, int n, const float *x,
                            const float *w, float *u, const conv_epilogue *e, float *y,
