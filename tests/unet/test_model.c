@@ -212,6 +212,10 @@ static void test_bf16(const char *dir) {
         int ok = 0;
         const bf16_kernel *k = bf16_kernel_at(i, &ok);
         if (!ok) { printf("SKIP bf16 kernel %s: not supported by this CPU\n", bf16_kernel_name(k)); continue; }
+        /* an open model packs its weights for one bf16 kernel: a fresh model per kernel */
+        sculpt_model_close(m);
+        m = uopen(dir, "tiny.bin");
+        if (!m) { CHECK(0); break; }
         setenv("SCULPT_BF16_KERNEL", bf16_kernel_name(k), 1);
         for (int th = 1; th <= 3; th++) {
             sculpt_ctx_options o = {2, th, SCULPT_PRECISION_BF16, NULL, 0};
@@ -230,6 +234,22 @@ static void test_bf16(const char *dir) {
             }
             sculpt_ctx_destroy(c);
         }
+    }
+    /* a second bf16 kernel on a model already packed for another is refused, by name */
+    char pk[64] = "";
+    const char *packed = getenv("SCULPT_BF16_KERNEL"); /* m is packed for the last one run */
+    if (packed) snprintf(pk, sizeof pk, "%s", packed);
+    packed = packed ? pk : NULL;
+    for (int i = 0; i < bf16_kernel_count() && m && packed; i++) {
+        int ok = 0;
+        const bf16_kernel *k = bf16_kernel_at(i, &ok);
+        if (!ok || strcmp(bf16_kernel_name(k), packed) == 0) continue;
+        setenv("SCULPT_BF16_KERNEL", bf16_kernel_name(k), 1);
+        sculpt_ctx_options o = {1, 1, SCULPT_PRECISION_BF16, NULL, 0};
+        sculpt_ctx *c = NULL;
+        CHECK(sculpt_ctx_create(m, &o, &c) == SCULPT_E_UNSUPPORTED && c == NULL);
+        CHECK(strstr(sculpt_ctx_errmsg(NULL), "already packed") != NULL);
+        break;
     }
     unsetenv("SCULPT_BF16_KERNEL");
     free(x); free(want); free(y0); free(y);
