@@ -5,7 +5,8 @@
  * path's rel L2 vs conv2d_ref on one item, and an FNV-1a checksum of the Winograd output
  * (speedtest1-style: a "faster" change that alters the results shows). Prints; never pass/fail.
  *   bench_conv [--threads N] [--batch N] [--isa scalar|avx2|avx512|neon] [--reps N] [--noref]
- *              [--shape I] (only the I-th shape of the table, 0-based) */
+ *              [--shape I] (only the I-th shape of the table, 0-based)
+ *              [--portable] (the transforms' portable C paths, no ISA path) */
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -87,10 +88,11 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--reps")) { if (parse_int(a, v, 1, 1000, &reps)) return 2; i++; }
         else if (!strcmp(a, "--isa") && v) { isa = v; i++; }
         else if (!strcmp(a, "--noref")) ref = 0;
+        else if (!strcmp(a, "--portable")) wino_portable_weights = 1;
         else if (!strcmp(a, "--shape")) { if (parse_int(a, v, 0, 8, &only)) return 2; i++; }
         else {
             fprintf(stderr, "usage: bench_conv [--threads N] [--batch N] [--isa NAME] [--reps N]"
-                            " [--noref] [--shape I]\n");
+                            " [--noref] [--shape I] [--portable]\n");
             return 2;
         }
     }
