@@ -320,7 +320,7 @@ void sample_args_help(FILE *f) {
 "  --isa NAME            kernel path: scalar|avx2|avx512|neon (default: best for this CPU)\n"
 "  --precision P         f32|bf16|f16 network arithmetic (default: f32)\n"
 "  --conv ALGO           3x3 convolutions: auto|direct|winograd (default: auto = Winograd\n"
-"                        F(2x2,3x3) at 16x16 and larger, direct = packed GEMM everywhere)\n"
+"                        F(2x2,3x3) at 8x8 and larger, direct = packed GEMM everywhere)\n"
 "\n"
 "Other:\n"
 "  -q, --quiet           no progress or summary on stderr (default: off)\n"

@@ -129,7 +129,7 @@ static void add_conv(builder *b, unet_conv *c) {
 
 /* Winograd under AUTO: big enough maps (the transforms cost per tile and per weight) and
  * channel counts that fill the GEMM (conv_in's 3 input channels do not). */
-#define WINO_MIN_SIZE 16
+#define WINO_MIN_SIZE 8
 #define WINO_MIN_CHANNELS 16
 
 int unet_conv_wino(const unet_conv *cv, int algo) {
