@@ -88,7 +88,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--reps")) { if (parse_int(a, v, 1, 1000, &reps)) return 2; i++; }
         else if (!strcmp(a, "--isa") && v) { isa = v; i++; }
         else if (!strcmp(a, "--noref")) ref = 0;
-        else if (!strcmp(a, "--portable")) wino_portable_weights = 1;
+        else if (!strcmp(a, "--portable")) wino_portable_weights = wino_portable_io = 1;
         else if (!strcmp(a, "--shape")) { if (parse_int(a, v, 0, 8, &only)) return 2; i++; }
         else {
             fprintf(stderr, "usage: bench_conv [--threads N] [--batch N] [--isa NAME] [--reps N]"

@@ -137,6 +137,14 @@ static void test_conv(const wshape *c, float scale) {
         for (int t = 1; t < 3; t++)
             CHECKF(memcmp(y[0], y[t], ny * sizeof(float)) == 0, "%s wino ic=%d oc=%d %dx%d n=%d: "
                    "1 vs %d threads differ", kr->name, c->ic, c->oc, c->h, c->w, c->n, t + 1);
+        /* the portable input/output transforms give the ISA paths' bits */
+        wino_portable_io = 1;
+        for (size_t i = 0; i < ny; i++) ys[i] = NAN;
+        conv2d_winograd_run(kr, &s, c->n, x, u, &e, ys, scratch, stride, 2);
+        wino_portable_io = 0;
+        CHECKF(memcmp(y[0], ys, ny * sizeof(float)) == 0, "%s wino ic=%d oc=%d %dx%d n=%d: "
+               "ISA vs portable input/output transforms differ", kr->name, c->ic, c->oc, c->h,
+               c->w, c->n);
         for (int f = 0; f < 2; f++) /* raw weights: fused (u NULL), or as run_w picks */
             for (int t = 0; t < 3; t += 2) {
                 for (size_t i = 0; i < ny; i++) ys[i] = NAN;

@@ -33,6 +33,10 @@
 #define WINO_KC 256
 #define WINO_NT 64
 #define WT_CB 16 /* input channels per transposed chunk in the weight transform */
+/* runs of at least this many tiles take the AVX2 input transform where there is one */
+#ifndef WINO_IN_MIN
+#define WINO_IN_MIN 4
+#endif
 /* Fused path: output-channel panels whose U (16 x WINO_KC x mr each, ~98 KiB at mr 6) is made
  * at once inside a task, so it stays in L2 for the 16 GEMMs that use it. */
 #ifndef WINO_PG
@@ -118,16 +122,19 @@ static void weights_chunk(const float *w, int oc, int ic, int mr, int r, int c0,
 }
 
 #if defined(__x86_64__) || defined(__i386__)
-/* winograd_avx2.c: weights_panel for mr 6, gathers from w; same arithmetic, same bits */
+/* winograd_avx2.c: weights_panel for mr 6 and input_run; same arithmetic, same bits */
 void sculpt_wino_weights_6__avx2(const float *w, int oc, int ic, int r, int k0, int kc,
                                  float *d, size_t xs);
+void sculpt_wino_input__avx2(const float *xc, int h, int w, int ty, int tx0, int len, float *out,
+                             size_t xs);
 static int cpu_avx2(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2");
 }
 #endif
 
-int wino_portable_weights; /* tests: 1 runs the portable transform only */
+int wino_portable_weights; /* tests: 1 runs the portable weight transform only */
+int wino_portable_io;      /* tests: 1 runs the portable input transform only */
 
 /* U of panel r for input channels k0..k0+kc-1: lane (c - k0) * mr + i of matrix xi at
  * d + xi * xs. */
@@ -217,6 +224,12 @@ static void vrow(int len, int add, float a[4][GEMM_MAX_NR], float b[4][GEMM_MAX_
  * out[xi * xs + t]. */
 static void input_run(const float *xc, int h, int w, int ty, int tx0, int len, float *out,
                       size_t xs) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (len >= WINO_IN_MIN && !wino_portable_io && cpu_avx2()) {
+        sculpt_wino_input__avx2(xc, h, w, ty, tx0, len, out, xs);
+        return;
+    }
+#endif
     float q[4][4][GEMM_MAX_NR]; /* [input row][column of the tile][tile] */
     for (int r = 0; r < 4; r++) {
         const int iy = 2 * ty - 1 + r;

@@ -53,6 +53,8 @@ void conv2d_winograd_run(const gemm_kernel *kr, const conv_shape *s, int n, cons
 /* Tests: nonzero makes the weight transform take its portable C path even where an ISA path
  * (AVX2, mr 6) exists; both give the same bits. */
 extern int wino_portable_weights;
+/* Tests: nonzero makes the input transform take its portable C path likewise. */
+extern int wino_portable_io;
 
 int wino_fused(const gemm_kernel *kr, const conv_shape *s, int n);
 void conv2d_winograd_run_w(const gemm_kernel *kr, const conv_shape *s, int n, const float *x,

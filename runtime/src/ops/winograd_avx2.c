@@ -1,14 +1,21 @@
 /* winograd_avx2.c — the Winograd F(2x2,3x3) weight transform U = G g G^T of
- * winograd.c for mr = 6 panels, with AVX2 (built with -mavx2, called only where
+ * winograd.c for mr = 6 panels and the input transform V = B^T d B, with AVX2 (built with -mavx2, called only where
  * the CPU has it). Chunks of 8 input channels x 6 output channels are transposed
  * from w [oc][ic][3][3] into t [k][c * 6 + i] (U's packed-A lane order) with
  * plain loads, pair unpacks and 64-bit stores — no gathers, which are slow on
  * Zen 3 and Intel alike — then transformed 8 lanes at a time in registers and
  * stored into the 16 matrices. The adds and halvings are winograd.c's portable
- * ones in the same order, so the bits agree (test_winograd.c compares the two). */
+ * ones in the same order, so the bits agree (test_winograd.c compares the two).
+ * The input transform takes 8 tiles of a tile row at once: each input row's 18
+ * columns under them are loaded as two 16-column runs (one shifted by 2), the rows
+ * combined (B^T d) on those, then even/odd columns split with shuffles + one
+ * cross-lane permute, and combined along x (d B) — winograd.c's vrow, same order. */
 #include <simde/x86/avx2.h>
 #include <stddef.h>
 #include <string.h>
+
+void sculpt_wino_input__avx2(const float *xc, int h, int w, int ty, int tx0, int len, float *out,
+                             size_t xs);
 
 void sculpt_wino_weights_6__avx2(const float *w, int oc, int ic, int r, int k0, int kc, float *d,
                                  size_t xs);
@@ -115,5 +122,95 @@ void sculpt_wino_weights_6__avx2(const float *w, int oc, int ic, int r, int k0, 
         chunk_u(t[0], nl, &u[0][0], TL);
         for (int xi = 0; xi < 16; xi++)
             memcpy(d + (size_t)full * 6 + xi * xs, u[xi], (size_t)cb * 6 * sizeof(float));
+    }
+}
+
+/* ---- input: V = B^T d B, 8 tiles of one tile row per step ---- */
+
+/* even and odd columns of the 16 at a (0..7), b (8..15), in column order */
+static inline void split_eo(simde__m256 a, simde__m256 b, simde__m256 *e, simde__m256 *o) {
+    /* per 128-bit lane: a0 a2 b0 b2 | a4 a6 b4 b6; 64-bit blocks 0 2 1 3 put them in order */
+    *e = simde_mm256_castpd_ps(simde_mm256_permute4x64_pd(
+        simde_mm256_castps_pd(simde_mm256_shuffle_ps(a, b, SIMDE_MM_SHUFFLE(2, 0, 2, 0))),
+        SIMDE_MM_SHUFFLE(3, 1, 2, 0)));
+    *o = simde_mm256_castpd_ps(simde_mm256_permute4x64_pd(
+        simde_mm256_castps_pd(simde_mm256_shuffle_ps(a, b, SIMDE_MM_SHUFFLE(3, 1, 3, 1))),
+        SIMDE_MM_SHUFFLE(3, 1, 2, 0)));
+}
+
+/* one row of B^T d (z, 4 vectors: columns 0..7, 8..15, 2..9, 10..17 under the 8 tiles),
+ * then (z B)[j] of the 8 tiles into v + j * xs (mask: the tiles to store) */
+static inline void vrow8(const simde__m256 z[4], float *v, size_t xs, simde__m256i mask,
+                         int all) {
+    simde__m256 z0, z1, z2, z3;
+    split_eo(z[0], z[1], &z0, &z1);
+    split_eo(z[2], z[3], &z2, &z3);
+    const simde__m256 r[4] = {simde_mm256_sub_ps(z0, z2), simde_mm256_add_ps(z1, z2),
+                              simde_mm256_sub_ps(z2, z1), simde_mm256_sub_ps(z1, z3)};
+    for (int j = 0; j < 4; j++) {
+        if (all) simde_mm256_storeu_ps(v + j * xs, r[j]);
+        else simde_mm256_maskstore_ps(v + j * xs, mask, r[j]);
+    }
+}
+
+/* columns s..s+7 of row (w columns), zero outside [0, w); s >= -1. Only columns inside are
+ * read (masked loads), and no pointer outside the row is formed. */
+static inline simde__m256 load_cols(const float *row, int w, int s) {
+    const simde__m256i lane = simde_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    if (s >= 0 && s + 8 <= w) return simde_mm256_loadu_ps(row + s);
+    if (s >= w) return simde_mm256_setzero_ps();
+    if (s >= 0)
+        return simde_mm256_maskload_ps(row + s,
+                                       simde_mm256_cmpgt_epi32(simde_mm256_set1_epi32(w - s), lane));
+    /* s == -1: columns 0..6 moved up one lane, lane 0 zero */
+    const simde__m256 v =
+        w >= 8 ? simde_mm256_loadu_ps(row)
+               : simde_mm256_maskload_ps(row, simde_mm256_cmpgt_epi32(simde_mm256_set1_epi32(w), lane));
+    const simde__m256 up =
+        simde_mm256_permutevar8x32_ps(v, simde_mm256_setr_epi32(0, 0, 1, 2, 3, 4, 5, 6));
+    return simde_mm256_blend_ps(up, simde_mm256_setzero_ps(), 1);
+}
+
+/* winograd.c's input_run: V = B^T d B for tiles tx0..tx0+len-1 of tile row ty of the plane
+ * xc [h][w], V[xi] of tile t at out[xi * xs + t]. Groups of 8 tiles whose 18 columns lie
+ * inside the row load straight from it; at the image edges the columns outside come in as
+ * zeros (load_cols). Lanes past len are computed on zeros or junk and not stored. */
+void sculpt_wino_input__avx2(const float *xc, int h, int w, int ty, int tx0, int len, float *out,
+                             size_t xs) {
+    for (int k0 = 0; k0 < len; k0 += 8) {
+        const int n = len - k0 < 8 ? len - k0 : 8, c0 = 2 * (tx0 + k0) - 1;
+        const int inside = c0 >= 0 && c0 + 18 <= w;
+        simde__m256 d[4][4]; /* [input row][columns 0..7, 8..15, 2..9, 10..17] */
+        for (int r = 0; r < 4; r++) {
+            const int iy = 2 * ty - 1 + r;
+            if (iy < 0 || iy >= h) {
+                for (int q = 0; q < 4; q++) d[r][q] = simde_mm256_setzero_ps();
+                continue;
+            }
+            const float *row = xc + (size_t)iy * w;
+            if (inside) {
+                d[r][0] = simde_mm256_loadu_ps(row + c0);
+                d[r][1] = simde_mm256_loadu_ps(row + c0 + 8);
+                d[r][2] = simde_mm256_loadu_ps(row + c0 + 2);
+                d[r][3] = simde_mm256_loadu_ps(row + c0 + 10);
+            } else {
+                d[r][0] = load_cols(row, w, c0);
+                d[r][1] = load_cols(row, w, c0 + 8);
+                d[r][2] = load_cols(row, w, c0 + 2);
+                d[r][3] = load_cols(row, w, c0 + 10);
+            }
+        }
+        const simde__m256i mask = simde_mm256_cmpgt_epi32(
+            simde_mm256_set1_epi32(n), simde_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        float *v = out + k0; /* B^T's rows: d0 - d2, d1 + d2, d2 - d1, d1 - d3 */
+        simde__m256 z[4];
+        for (int q = 0; q < 4; q++) z[q] = simde_mm256_sub_ps(d[0][q], d[2][q]);
+        vrow8(z, v, xs, mask, n == 8);
+        for (int q = 0; q < 4; q++) z[q] = simde_mm256_add_ps(d[1][q], d[2][q]);
+        vrow8(z, v + 4 * xs, xs, mask, n == 8);
+        for (int q = 0; q < 4; q++) z[q] = simde_mm256_sub_ps(d[2][q], d[1][q]);
+        vrow8(z, v + 8 * xs, xs, mask, n == 8);
+        for (int q = 0; q < 4; q++) z[q] = simde_mm256_sub_ps(d[1][q], d[3][q]);
+        vrow8(z, v + 12 * xs, xs, mask, n == 8);
     }
 }
