@@ -164,7 +164,7 @@ int main(int argc, char **argv) {
     if (st != SCULPT_OK) {
         fprintf(stderr, "bench_unet: sculpt_ctx_create(batch %d, threads %d, %s, isa %s): %s\n", o.batch,
                 o.threads, o.precision, o.isa ? o.isa : "auto",
-                c ? sculpt_ctx_errmsg(c) : sculpt_status_string(st));
+                sculpt_ctx_errmsg(c)[0] ? sculpt_ctx_errmsg(c) : sculpt_status_string(st));
         goto done;
     }
     size_t in_n = (size_t)o.batch * (size_t)cfg->in_channels * (size_t)cfg->sample_size * (size_t)cfg->sample_size;
