@@ -95,11 +95,45 @@ typedef struct conv_job {
     int M, K, N, nc, nb_n, nb_m, mc_panels;
 } conv_job;
 
+/* One mr x nr output tile's KC block: the kernel (through tmp at the edges), then on the
+ * last block the epilogue in the reference's order, row by row so it vectorises. */
+static void conv_tile(const conv_job *J, int b, int i0, int mh, int j0, int nw, int kc,
+                      const float *ap, const float *bq, int acc, int last, float *tmp) {
+    const gemm_kernel *kr = J->kr;
+    const conv_epilogue e0 = J->e0;
+    const int M = J->M, N = J->N, mr = kr->mr, nr = kr->nr;
+    float *c = J->y + (int64_t)b * M * N + (int64_t)i0 * N + j0;
+    if (mh == mr && nw == nr) {
+        kr->ukr(kc, ap, bq, c, N, acc);
+    } else {
+        kr->ukr(kc, ap, bq, tmp, nr, 0);
+        for (int i = 0; i < mh; i++)
+            for (int j = 0; j < nw; j++)
+                c[(int64_t)i * N + j] = acc ? c[(int64_t)i * N + j] + tmp[i * nr + j] : tmp[i * nr + j];
+    }
+    if (!last || !(e0.bias || e0.chan_add || e0.residual)) return;
+    for (int i = 0; i < mh; i++) {
+        const int o = i0 + i;
+        float *ci = c + (int64_t)i * N;
+        if (e0.bias) {
+            const float bo = e0.bias[o];
+            for (int j = 0; j < nw; j++) ci[j] = ci[j] + bo;
+        }
+        if (e0.chan_add) {
+            const float ca = e0.chan_add[(int64_t)b * e0.chan_add_stride + o];
+            for (int j = 0; j < nw; j++) ci[j] = ci[j] + ca;
+        }
+        if (e0.residual) {
+            const float *rr = e0.residual + ((int64_t)b * M + o) * N + j0;
+            for (int j = 0; j < nw; j++) ci[j] = ci[j] + rr[j];
+        }
+    }
+}
+
 static void conv_task(void *arg, int task) {
     const conv_job *J = arg;
     const gemm_kernel *kr = J->kr;
     const conv_shape *s = J->s;
-    const conv_epilogue e0 = J->e0;
     const int M = J->M, K = J->K, N = J->N, mr = kr->mr, nr = kr->nr;
     const int64_t hw = (int64_t)s->h * s->w;
     const int b = task / (J->nb_n * J->nb_m), rest = task % (J->nb_n * J->nb_m);
@@ -107,14 +141,35 @@ static void conv_task(void *arg, int task) {
     float *bp = J->scratch + (size_t)ops_thread_id() * J->scratch_stride;
     float *tmp = bp + (size_t)GEMM_KC * GEMM_NC;
     const float *xb = J->x + (int64_t)b * s->ic * hw;
-    float *yb = J->y + (int64_t)b * M * N;
     const int n0 = jn * J->nc, nc = N - n0 < J->nc ? N - n0 : J->nc;
     const int m0 = jm * J->mc_panels * mr;
     if (m0 >= M) return;
     const int mc = M - m0 < J->mc_panels * mr ? M - m0 : J->mc_panels * mr;
+    const size_t ncr = (size_t)(nc + nr - 1) / nr * nr; /* floats per k row of the B block */
+    if ((size_t)K * ncr <= (size_t)GEMM_KC * GEMM_NC && K > GEMM_KC) {
+        /* Narrow outputs (4x4 maps): all of B fits the scratch, so pack every KC block
+         * first and walk each weight panel once, front to back, over all of K. The sums
+         * run over the same KC blocks in the same order as below: the same bits. */
+        for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
+            const int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
+            pack_b(s, xb, k0, kc, n0, nc, nr, bp + (size_t)k0 * ncr);
+        }
+        for (int i0 = m0; i0 < m0 + mc; i0 += mr) {
+            const int mh = m0 + mc - i0 < mr ? m0 + mc - i0 : mr;
+            for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
+                const int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
+                const float *ap = J->packed_a + (size_t)(i0 / mr) * mr * K + (size_t)k0 * mr;
+                for (int j0 = n0; j0 < n0 + nc; j0 += nr) {
+                    const int nw = n0 + nc - j0 < nr ? n0 + nc - j0 : nr;
+                    const float *bq = bp + (size_t)k0 * ncr + (size_t)((j0 - n0) / nr) * kc * nr;
+                    conv_tile(J, b, i0, mh, j0, nw, kc, ap, bq, k0 > 0, k0 + kc >= K, tmp);
+                }
+            }
+        }
+        return;
+    }
     for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
         const int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
-        const int acc = k0 > 0, last = k0 + kc >= K;
         pack_b(s, xb, k0, kc, n0, nc, nr, bp);
         for (int i0 = m0; i0 < m0 + mc; i0 += mr) {
             const int mh = m0 + mc - i0 < mr ? m0 + mc - i0 : mr;
@@ -122,35 +177,7 @@ static void conv_task(void *arg, int task) {
             for (int j0 = n0; j0 < n0 + nc; j0 += nr) {
                 const int nw = n0 + nc - j0 < nr ? n0 + nc - j0 : nr;
                 const float *bq = bp + (size_t)((j0 - n0) / nr) * kc * nr;
-                float *c = yb + (int64_t)i0 * N + j0;
-                if (mh == mr && nw == nr) {
-                    kr->ukr(kc, ap, bq, c, N, acc);
-                } else {
-                    kr->ukr(kc, ap, bq, tmp, nr, 0);
-                    for (int i = 0; i < mh; i++)
-                        for (int j = 0; j < nw; j++)
-                            c[(int64_t)i * N + j] = acc ? c[(int64_t)i * N + j] + tmp[i * nr + j]
-                                                        : tmp[i * nr + j];
-                }
-                if (last && (e0.bias || e0.chan_add || e0.residual)) {
-                    /* the reference's order, row by row so it vectorises */
-                    for (int i = 0; i < mh; i++) {
-                        const int o = i0 + i;
-                        float *ci = c + (int64_t)i * N;
-                        if (e0.bias) {
-                            const float bo = e0.bias[o];
-                            for (int j = 0; j < nw; j++) ci[j] = ci[j] + bo;
-                        }
-                        if (e0.chan_add) {
-                            const float ca = e0.chan_add[(int64_t)b * e0.chan_add_stride + o];
-                            for (int j = 0; j < nw; j++) ci[j] = ci[j] + ca;
-                        }
-                        if (e0.residual) {
-                            const float *rr = e0.residual + ((int64_t)b * M + o) * N + j0;
-                            for (int j = 0; j < nw; j++) ci[j] = ci[j] + rr[j];
-                        }
-                    }
-                }
+                conv_tile(J, b, i0, mh, j0, nw, kc, ap, bq, k0 > 0, k0 + kc >= K, tmp);
             }
         }
     }
