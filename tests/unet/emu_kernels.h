@@ -1,0 +1,20 @@
+/* emu_kernels.h — the GEMM micro-kernels this CPU may lack, compiled a second time without
+ * their -m flags so SIMDe emulates them (tests/unet/meson.build: unet_emu_kernels), as
+ * gemm_kernel entries the op tests run beside the native ones. */
+#ifndef SCULPT_TEST_EMU_KERNELS_H
+#define SCULPT_TEST_EMU_KERNELS_H
+
+#include "ops/kernels.h"
+
+#if defined(UNET_TEST_EMU)
+void test_gemm_avx512_emu(int kc, const float *a, const float *b, float *c, int64_t ldc, int acc);
+void test_gemm_neon_emu(int kc, const float *a, const float *b, float *c, int64_t ldc, int acc);
+void test_gemm_avx2_emu(int kc, const float *a, const float *b, float *c, int64_t ldc, int acc);
+static const gemm_kernel emu[] = {
+    {"avx512(simde-emulated)", 6, 32, test_gemm_avx512_emu},
+    {"neon(simde-emulated)", 6, 16, test_gemm_neon_emu},
+    {"avx2(simde-emulated)", 6, 16, test_gemm_avx2_emu},
+};
+#endif
+
+#endif
