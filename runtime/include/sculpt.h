@@ -146,7 +146,7 @@ void sculpt_ctx_destroy(sculpt_ctx *c); /* NULL is a no-op */
 const char *sculpt_ctx_errmsg(const sculpt_ctx *c);
 size_t sculpt_ctx_arena_bytes(const sculpt_ctx *c);
 const char *sculpt_ctx_isa(const sculpt_ctx *c); /* kernel path in use */
-const char *sculpt_ctx_conv(const sculpt_ctx *c); /* "auto", "direct" or "winograd" */
+const char *sculpt_ctx_conv(const sculpt_ctx *c); /* "auto", "direct" or "winograd" (bf16: "direct") */
 sculpt_model *sculpt_ctx_model(const sculpt_ctx *c);
 
 /* Evaluate the network: x [n, in_channels, s, s] f32 NCHW, t[n] one (possibly fractional)

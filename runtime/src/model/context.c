@@ -235,6 +235,6 @@ size_t sculpt_ctx_arena_bytes(const sculpt_ctx *c) { return c ? c->arena_bytes :
 const char *sculpt_ctx_isa(const sculpt_ctx *c) { return c ? (c->bk ? bf16_kernel_name(c->bk) : c->kr->name) : NULL; }
 const char *sculpt_ctx_conv(const sculpt_ctx *c) {
     static const char *const names[] = {"auto", "direct", "winograd"};
-    return c ? names[c->algo] : NULL;
+    return c ? names[c->bk ? SCULPT_CONV_DIRECT : c->algo] : NULL; /* bf16: every conv direct */
 }
 sculpt_model *sculpt_ctx_model(const sculpt_ctx *c) { return c ? c->model : NULL; }
