@@ -105,51 +105,35 @@ VEC_INLINE void pack_a_rows(const float *src, int64_t rs, int m, int k, int mr, 
     else pack_a_rows_mr(src, rs, m, k, mr, dst);
 }
 
-/* A panels of mr rows from src [k][m] read down its columns (row stride cs): K^T ->
- * dst[panel][p][r] = src[p*cs + i0 + r], rows >= m zero: mr contiguous floats per p. */
-VEC_INLINE void pack_a_cols_mr(const float *src, int64_t cs, int m, int k, int MR, float *dst) {
-    for (int i0 = 0; i0 < m; i0 += MR) {
-        float *d = dst + (size_t)(i0 / MR) * MR * k;
-        const int mh = m - i0 < MR ? m - i0 : MR;
-        for (int p = 0; p < k; p++) {
-            const float *s = src + (int64_t)p * cs + i0;
-            if (mh == MR) {
-                for (int r = 0; r < MR; r++) d[(size_t)p * MR + r] = s[r];
-            } else {
-                for (int r = 0; r < mh; r++) d[(size_t)p * MR + r] = s[r];
-                for (int r = mh; r < MR; r++) d[(size_t)p * MR + r] = 0.0f;
-            }
-        }
-    }
-}
-
-VEC_INLINE void pack_a_cols(const float *src, int64_t cs, int m, int k, int mr, float *dst) {
-    if (mr == 6) pack_a_cols_mr(src, cs, m, k, 6, dst);
-    else pack_a_cols_mr(src, cs, m, k, mr, dst);
-}
-
-/* B panels of nr columns from rows of src (row stride rs): the query block ->
- * dst[panel][p][j] = src[p*rs + j0 + j], columns >= n zero. */
-VEC_INLINE void pack_b_rows_nr(const float *src, int64_t rs, int n, int k, int NR, float *dst) {
-    for (int j0 = 0; j0 < n; j0 += NR) {
-        float *d = dst + (size_t)(j0 / NR) * NR * k;
-        const int nw = n - j0 < NR ? n - j0 : NR;
+/* Panels of W consecutive floats from each of k rows of src (row stride rs), columns
+ * >= n zero: dst[panel][p][j] = src[p*rs + j0 + j]. This packs both A panels of K^T (src
+ * [k][m] read down its columns, W = mr) and B panels of the query block (W = nr). */
+VEC_INLINE void pack_strided_w(const float *src, int64_t rs, int n, int k, int W, float *dst) {
+    for (int j0 = 0; j0 < n; j0 += W) {
+        float *d = dst + (size_t)(j0 / W) * W * k;
+        const int nw = n - j0 < W ? n - j0 : W;
         for (int p = 0; p < k; p++) {
             const float *s = src + (int64_t)p * rs + j0;
-            if (nw == NR) {
-                for (int j = 0; j < NR; j++) d[(size_t)p * NR + j] = s[j];
+            if (nw == W) {
+                for (int j = 0; j < W; j++) d[(size_t)p * W + j] = s[j];
             } else {
-                for (int j = 0; j < nw; j++) d[(size_t)p * NR + j] = s[j];
-                for (int j = nw; j < NR; j++) d[(size_t)p * NR + j] = 0.0f;
+                for (int j = 0; j < nw; j++) d[(size_t)p * W + j] = s[j];
+                for (int j = nw; j < W; j++) d[(size_t)p * W + j] = 0.0f;
             }
         }
     }
+}
+
+/* The widths the kernels use, as constants so the copies unroll. */
+VEC_INLINE void pack_a_cols(const float *src, int64_t cs, int m, int k, int mr, float *dst) {
+    if (mr == 6) pack_strided_w(src, cs, m, k, 6, dst);
+    else pack_strided_w(src, cs, m, k, mr, dst);
 }
 
 VEC_INLINE void pack_b_rows(const float *src, int64_t rs, int n, int k, int nr, float *dst) {
-    if (nr == 16) pack_b_rows_nr(src, rs, n, k, 16, dst);
-    else if (nr == 32) pack_b_rows_nr(src, rs, n, k, 32, dst);
-    else pack_b_rows_nr(src, rs, n, k, nr, dst);
+    if (nr == 16) pack_strided_w(src, rs, n, k, 16, dst);
+    else if (nr == 32) pack_strided_w(src, rs, n, k, 32, dst);
+    else pack_strided_w(src, rs, n, k, nr, dst);
 }
 
 /* Softmax down each of the NR columns of one panel p [k][NR] (k = keys), in place:
