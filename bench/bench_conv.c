@@ -19,40 +19,10 @@
 #include "ops/ops.h"
 #include "ops/winograd.h"
 #include "sculpt.h"
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + 1e-6 * (double)ts.tv_nsec;
-}
+#include "bench_util.h"
 
 static uint32_t rng = 7;
-static void fill(float *p, size_t n) { /* uniform in [-1, 1) */
-    for (size_t i = 0; i < n; i++) {
-        rng = rng * 1664525u + 1013904223u;
-        p[i] = (float)((rng >> 8) * (1.0 / 8388608.0)) - 1.0f;
-    }
-}
-
-static double rel_l2(const float *a, const float *b, size_t n) {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) {
-        const double d = (double)a[i] - b[i];
-        num += d * d;
-        den += (double)b[i] * b[i];
-    }
-    return den > 0 ? sqrt(num / den) : sqrt(num);
-}
-
-static uint32_t fnv32(const float *v, size_t n) { /* FNV-1a over the f32 bit patterns */
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, &v[i], 4);
-        h = (h ^ u) * 16777619u;
-    }
-    return h;
-}
+static void fill(float *p, size_t n) { bench_fill(&rng, p, n); }
 
 static void *xmalloc(size_t floats) {
     void *p = malloc((floats ? floats : 1) * sizeof(float));
@@ -156,8 +126,8 @@ int main(int argc, char **argv) {
             const size_t n1 = (size_t)sh->oc * hw;
             float *y0 = xmalloc(n1);
             conv2d_ref(&s, 1, x, w, &e, y0);
-            snprintf(ed, sizeof ed, "%.2g", rel_l2(y, y0, n1));
-            snprintf(ew, sizeof ew, "%.2g", rel_l2(yw, y0, n1));
+            snprintf(ed, sizeof ed, "%.2g", bench_rel_l2(y, y0, n1));
+            snprintf(ew, sizeof ew, "%.2g", bench_rel_l2(yw, y0, n1));
             free(y0);
         }
         const double gf = 2.0 * sh->oc * sh->ic * 9.0 * (double)hw * batch * 1e-6;
@@ -165,7 +135,7 @@ int main(int argc, char **argv) {
         snprintf(name, sizeof name, "%d->%d @%d", sh->ic, sh->oc, sh->hw);
         printf("%-15s %9.3f %7.1f | %9.3f %7.1f | %8.3f %5.1f%% | %8.3f %8.3f %5s | %6.2fx | %9s "
                "%9s | %08x\n", name, td, gf / td, tw, gf / tw, tu, 100.0 * tu / tw, tf, ta,
-               same ? "yes" : "NO", td / ta, ed, ew, fnv32(yw, ny));
+               same ? "yes" : "NO", td / ta, ed, ew, (uint32_t)bench_fnv64(yw, ny));
         sum_d += td;
         sum_w += tw;
         sum_a += ta;

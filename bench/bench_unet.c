@@ -11,17 +11,12 @@
 #include <time.h>
 
 #include "sculpt.h"
+#include "bench_util.h"
 
 typedef struct opts {
     const char *weights, *ref, *isa, *precision, *conv;
     int batch, threads, warmup, iters;
 } opts;
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + 1e-6 * (double)ts.tv_nsec;
-}
 
 static long rss_kb(void) { /* current resident set, from /proc (0 where there is none) */
     FILE *f = fopen("/proc/self/status", "r");
@@ -42,16 +37,6 @@ static uint32_t hash32(uint32_t i) {
     u ^= u >> 12;
     u *= 0x297A2D39u;
     return u ^ (u >> 15);
-}
-
-static uint64_t fnv64(const float *v, size_t n) { /* FNV-1a over the f32 bit patterns */
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, &v[i], 4);
-        h = (h ^ u) * 0x100000001b3ull;
-    }
-    return h ^ (h >> 32);
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -203,7 +188,7 @@ int main(int argc, char **argv) {
            "base_rss_kb=%ld arena_mb=%.1f create_ms=%.0f isa=%s precision=%s conv=%s checksum=%016" PRIx64 "%s\n",
            o.batch, o.threads, med, ms[0], o.iters, ru.ru_maxrss, base_rss,
            (double)sculpt_ctx_arena_bytes(c) / (1 << 20), create_ms, sculpt_ctx_isa(c), o.precision, sculpt_ctx_conv(c),
-           fnv64(out, out_n), rel);
+           bench_fnv64(out, out_n), rel);
     status = 0;
 done:
     free(ms);

@@ -21,30 +21,10 @@
 #include "ops/kernels.h"
 #include "ops/ops.h"
 #include "sculpt.h"
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + 1e-6 * (double)ts.tv_nsec;
-}
+#include "../bench_util.h"
 
 static uint32_t rng = 7;
-static void fill(float *p, size_t n) { /* uniform in [-1, 1) */
-    for (size_t i = 0; i < n; i++) {
-        rng = rng * 1664525u + 1013904223u;
-        p[i] = (float)((rng >> 8) * (1.0 / 8388608.0)) - 1.0f;
-    }
-}
-
-static double rel_l2(const float *a, const float *b, size_t n) {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) {
-        const double d = (double)a[i] - b[i];
-        num += d * d;
-        den += (double)b[i] * b[i];
-    }
-    return den > 0 ? sqrt(num / den) : sqrt(num);
-}
+static void fill(float *p, size_t n) { bench_fill(&rng, p, n); }
 
 static void *xmalloc(size_t bytes) { /* 64-byte aligned, as the model's arena */
     void *p = aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
@@ -227,7 +207,7 @@ int main(int argc, char **argv) {
                 if (k->ukr != no_ukr)
                     for (size_t i = 0; i < ny; i++) checksum += yb[i];
                 if (k->ukr != no_ukr)
-                    printf(" | %13.3f %8.1f %6.2fx %9.2g", tb, gf / tb, tf / tb, rel_l2(yb, yf, ny));
+                    printf(" | %13.3f %8.1f %6.2fx %9.2g", tb, gf / tb, tf / tb, bench_rel_l2(yb, yf, ny));
                 else
                     printf(" | %13.3f %8.1f %6.2fx %9s", tb, gf / tb, tf / tb, "-");
                 tot_b[j] += tb;
