@@ -99,7 +99,9 @@ size_t unet_plan(const unet_weights *w, int max_batch, int n_threads, const gemm
         const unet_conv *cv = w->convs[i];
         if (bk) bf16_scr = max_sz(bf16_scr, (conv2d_bf16_scratch_bytes(bk, &cv->s) + 3) / 4);
         if (bk || !unet_conv_wino(cv, algo)) continue;
-        u_max = max_sz(u_max, wino_u_floats(cv->oc, cv->ic, kr->mr));
+        /* a conv that is one tile block even at max_batch transforms its weights inside
+         * the GEMM and needs no U (fewer items are fewer tiles) */
+        if (!wino_fused(kr, &cv->s, max_batch)) u_max = max_sz(u_max, wino_u_floats(cv->oc, cv->ic, kr->mr));
         wino_scr = max_sz(wino_scr, wino_scratch_floats(kr, cv->oc));
     }
     b->wino_u = u_max ? take(&p, u_max) : NULL;
