@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ops/winograd.h"
+#include "profile.h"
 #include "unet.h"
 #include "unet_spec.h"
 
@@ -220,6 +221,7 @@ sculpt_status sculpt_ctx_create(sculpt_model *m, const sculpt_ctx_options *opt, 
     c->arena = arena;
     c->arena_bytes = floats * sizeof(float);
     unet_plan(w, opt->max_batch, nt, kr, algo, bk, arena, &c->b);
+    c->prof = unet_prof_new();
     *out = c;
     create_err[0] = 0;
     return SCULPT_OK;
@@ -227,6 +229,8 @@ sculpt_status sculpt_ctx_create(sculpt_model *m, const sculpt_ctx_options *opt, 
 
 void sculpt_ctx_destroy(sculpt_ctx *c) {
     if (!c) return;
+    unet_prof_print(c->prof, sculpt_model_name(c->model), c->n_threads, c->max_batch);
+    unet_prof_free(c->prof);
     free(c->arena);
     free(c);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ops/winograd.h"
+#include "profile.h"
 #include "unet.h"
 #include "unet_spec.h"
 
@@ -14,7 +15,15 @@ static int fail(sculpt_ctx *c, sculpt_status st, const char *msg) {
     return st;
 }
 
-static void conv(sculpt_ctx *c, const unet_conv *cv, int n, int h, int w, int stride, int pt,
+/* stmt, timed into the profile row (kind, size, ic, oc) when SCULPT_PROFILE is on */
+#define TIMED(kind, size, ic, oc, flops, stmt)                                                    \
+    do {                                                                                          \
+        const double t0_ = unet_prof_now(c->prof);                                                \
+        stmt;                                                                                     \
+        unet_prof_add(c->prof, kind, size, ic, oc, flops, t0_);                                   \
+    } while (0)
+
+static void conv_run(sculpt_ctx *c, const unet_conv *cv, int n, int h, int w, int stride, int pt,
                  int pl, int pb, int pr, const float *x, const float *chan_add, int64_t add_stride,
                  const float *residual, float *y) {
     conv_shape s;
@@ -35,6 +44,24 @@ static void conv(sculpt_ctx *c, const unet_conv *cv, int n, int h, int w, int st
     conv2d_run(c->kr, &s, n, x, cv->packed[c->slot], &e, y, c->b.thr, c->b.thr_stride, c->n_threads);
 }
 
+static void conv(sculpt_ctx *c, const unet_conv *cv, int n, int h, int w, int stride, int pt,
+                 int pl, int pb, int pr, const float *x, const float *chan_add, int64_t add_stride,
+                 const float *residual, float *y) {
+    if (!c->prof) {
+        conv_run(c, cv, n, h, w, stride, pt, pl, pb, pr, x, chan_add, add_stride, residual, y);
+        return;
+    }
+    const int oh = (h + pt + pb - cv->k) / stride + 1, ow = (w + pl + pr - cv->k) / stride + 1;
+    const double flops = 2.0 * n * cv->oc * cv->ic * cv->k * cv->k * oh * ow;
+    const char *kind = cv->k == 1        ? (c->bk ? "conv1x1 bf16" : "conv1x1")
+                       : stride == 2     ? (c->bk ? "conv3x3/2 bf16" : "conv3x3/2")
+                       : c->bk           ? "conv3x3 bf16"
+                       : unet_conv_wino(cv, c->algo) ? "conv3x3 wino"
+                                                     : "conv3x3";
+    TIMED(kind, h, cv->ic, cv->oc, flops,
+          conv_run(c, cv, n, h, w, stride, pt, pl, pb, pr, x, chan_add, add_stride, residual, y));
+}
+
 /* a [c][c] linear applied to every position: a 1x1 convolution */
 static void conv1x1(sculpt_ctx *c, const unet_conv *cv, int n, int size, const float *x,
                     const float *residual, float *y) {
@@ -52,12 +79,15 @@ static void resnet(sculpt_ctx *c, const unet_resnet *r, int n, int size, const f
     const sculpt_config *cfg = &c->w->cfg;
     unet_buffers *b = &c->b;
     const int hw = size * size;
-    groupnorm_run(n, r->ic, hw, r->norm1.groups, cfg->norm_eps, r->norm1.gamma, r->norm1.beta, 1,
-                  x, b->norm, c->n_threads);
-    linear_run(n, r->temb.in, r->temb.out, b->emb_act, r->temb.w, r->temb.b, b->tproj, c->n_threads);
+    TIMED("gn+silu", size, r->ic, r->ic, 0,
+          groupnorm_run(n, r->ic, hw, r->norm1.groups, cfg->norm_eps, r->norm1.gamma, r->norm1.beta, 1,
+                        x, b->norm, c->n_threads));
+    TIMED("linear", 1, r->temb.in, r->temb.out, 2.0 * n * r->temb.in * r->temb.out,
+          linear_run(n, r->temb.in, r->temb.out, b->emb_act, r->temb.w, r->temb.b, b->tproj, c->n_threads));
     conv3x3(c, &r->conv1, n, size, b->norm, b->tproj, r->oc, NULL, b->h1);
-    groupnorm_run(n, r->oc, hw, r->norm2.groups, cfg->norm_eps, r->norm2.gamma, r->norm2.beta, 1,
-                  b->h1, b->norm, c->n_threads);
+    TIMED("gn+silu", size, r->oc, r->oc, 0,
+          groupnorm_run(n, r->oc, hw, r->norm2.groups, cfg->norm_eps, r->norm2.gamma, r->norm2.beta, 1,
+                        b->h1, b->norm, c->n_threads));
     const float *res = x;
     if (r->has_shortcut) {
         conv1x1(c, &r->shortcut, n, size, x, NULL, b->sc);
@@ -71,12 +101,15 @@ static void attention(sculpt_ctx *c, const unet_attn *a, int n, int size, const 
     const sculpt_config *cfg = &c->w->cfg;
     unet_buffers *b = &c->b;
     const int hw = size * size;
-    groupnorm_run(n, a->c, hw, a->norm.groups, cfg->norm_eps, a->norm.gamma, a->norm.beta, 0, x,
-                  b->norm, c->n_threads);
+    TIMED("groupnorm", size, a->c, a->c, 0,
+          groupnorm_run(n, a->c, hw, a->norm.groups, cfg->norm_eps, a->norm.gamma, a->norm.beta, 0, x,
+                        b->norm, c->n_threads));
     conv1x1(c, &a->q, n, size, b->norm, NULL, b->q);
     conv1x1(c, &a->k, n, size, b->norm, NULL, b->k);
     conv1x1(c, &a->v, n, size, b->norm, NULL, b->v);
-    attention_run(c->kr, n, a->c, hw, a->heads, b->q, b->k, b->v, b->ao, b->thr, b->thr_stride, c->n_threads);
+    TIMED("attention", size, a->c, a->c, 4.0 * n * hw * hw * a->c,
+          attention_run(c->kr, n, a->c, hw, a->heads, b->q, b->k, b->v, b->ao, b->thr, b->thr_stride,
+                        c->n_threads));
     conv1x1(c, &a->out, n, size, b->ao, x, out);
 }
 
@@ -106,6 +139,8 @@ sculpt_status sculpt_ctx_eval(sculpt_ctx *c, int n, const float *x, const float 
     else
         memcpy(b->x, x, (size_t)in_len * sizeof(float));
 
+    unet_prof_eval(c->prof);
+    const double t_emb = unet_prof_now(c->prof);
     /* 1. time: sinusoidal -> linear_1 -> SiLU -> linear_2; every resnet uses SiLU(emb) */
     timestep_embedding(n, t, c0, cfg->flip_sin_to_cos, cfg->freq_shift, b->tsin);
     linear_run(n, c0, temb, b->tsin, w->t1.w, w->t1.b, b->th, nt);
@@ -113,6 +148,7 @@ sculpt_status sculpt_ctx_eval(sculpt_ctx *c, int n, const float *x, const float 
     linear_run(n, temb, temb, b->th, w->t2.w, w->t2.b, b->emb, nt);
     memcpy(b->emb_act, b->emb, (size_t)n * temb * sizeof(float));
     silu_inplace((int64_t)n * temb, b->emb_act);
+    unet_prof_add(c->prof, "time embed", 1, c0, temb, 0, t_emb);
 
     /* 2. conv_in */
     conv3x3(c, &w->conv_in, n, S, b->x, NULL, 0, NULL, b->skips[0]);
@@ -165,7 +201,7 @@ sculpt_status sculpt_ctx_eval(sculpt_ctx *c, int n, const float *x, const float 
             int ic, sc, oc;
             unet_up_resnet_channels(cfg, i, j, &ic, &sc, &oc);
             const float *skip = b->skips[--si];
-            concat_channels(n, ic, sc, hw, h, skip, b->cat);
+            TIMED("concat", size, ic, ic + sc, 0, concat_channels(n, ic, sc, hw, h, skip, b->cat));
             const int last = j == blk->n - 1 && !blk->has_resample;
             float *rdst = (last && !blk->attn) ? b->up_out[i] : b->t0;
             resnet(c, &blk->res[j], n, size, b->cat, rdst);
@@ -178,7 +214,7 @@ sculpt_status sculpt_ctx_eval(sculpt_ctx *c, int n, const float *x, const float 
         }
         if (blk->has_resample) {
             if (blk->resample_conv) {
-                upsample_nearest2x(n, blk->c, size, size, h, b->up);
+                TIMED("upsample", size, blk->c, blk->c, 0, upsample_nearest2x(n, blk->c, size, size, h, b->up));
                 conv3x3(c, &blk->conv, n, 2 * size, b->up, NULL, 0, NULL, b->up_out[i]);
             } else {
                 upsample_nearest2x(n, blk->c, size, size, h, b->up_out[i]);
@@ -188,8 +224,9 @@ sculpt_status sculpt_ctx_eval(sculpt_ctx *c, int n, const float *x, const float 
     }
 
     /* 6. conv_norm_out -> SiLU -> conv_out */
-    groupnorm_run(n, c0, S * S, w->norm_out.groups, cfg->norm_eps, w->norm_out.gamma,
-                  w->norm_out.beta, 1, h, b->conv_act, nt);
+    TIMED("gn+silu", S, c0, c0, 0,
+          groupnorm_run(n, c0, S * S, w->norm_out.groups, cfg->norm_eps, w->norm_out.gamma,
+                        w->norm_out.beta, 1, h, b->conv_act, nt));
     conv3x3(c, &w->conv_out, n, S, b->conv_act, NULL, 0, NULL, out);
     c->last_n = n;
     return SCULPT_OK;

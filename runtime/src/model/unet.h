@@ -127,6 +127,7 @@ struct sculpt_ctx {
     float *arena;
     size_t arena_bytes;
     unet_buffers b;
+    struct unet_prof *prof;            /* SCULPT_PROFILE: per-layer times (else NULL) */
     char err[512];
 };
 

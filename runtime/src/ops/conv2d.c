@@ -66,8 +66,10 @@ size_t conv2d_scratch_floats(const gemm_kernel *kr) {
 
 /* Column block width and row blocks per (item, column block): all of M in one task (B
  * packed once) and NC columns, narrowed (in nr steps) when that leaves threads idle, and M
- * split only when even nr-wide column blocks are too few. Any split gives the same bits: a
- * tile's arithmetic depends only on the KC blocking, never on which task computes it. */
+ * split only when even nr-wide column blocks are too few. Every M block packs the same B
+ * again, so M is cut into as few blocks as balance the threads (not two per thread). Any
+ * split gives the same bits: a tile's arithmetic depends only on the KC blocking, never on
+ * which task computes it. */
 static void task_split(int n, int M, int N, int mr, int nr, int n_threads, int *nc_out,
                        int *nb_m_out) {
     int nc = GEMM_NC;
@@ -80,9 +82,10 @@ static void task_split(int n, int M, int N, int mr, int nr, int n_threads, int *
     }
     const int base = n * ((N + nc - 1) / nc), panels = (M + mr - 1) / mr;
     int nb_m = 1;
-    if (n_threads > 1 && base < want) nb_m = (want + base - 1) / base;
+    while (n_threads > 1 && base * nb_m < want && (base * nb_m) % n_threads != 0 && nb_m < panels)
+        nb_m++;
     *nc_out = nc;
-    *nb_m_out = nb_m > panels ? panels : nb_m;
+    *nb_m_out = nb_m;
 }
 
 typedef struct conv_job {

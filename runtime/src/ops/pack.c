@@ -75,6 +75,8 @@ void gemm_pack_a(const void *w, int dtype, int m, int k, int mr, float *dst) {
     }
 }
 
+#define PAD_IMG_MAX 256 /* floats: a 14x14 image with a border of 1 */
+
 /* d[j] = row[xs + j] for lo <= j < hi, 0 elsewhere in [0, len). */
 static void copy_or_zero(float *restrict d, const float *restrict row, int xs, int lo, int hi,
                          int len) {
@@ -115,6 +117,34 @@ static void pack_b_panel(const conv_shape *s, const float *x, int k0, int kc, in
     }
     rj[nrun] = jw;
     const int runs = s->stride == 1;
+    /* small images (a panel spans several output rows): each channel is first copied into
+     * a zero-bordered image, so every run is one unconditional copy (the same values) */
+    const int pw = s->w + s->pad_l + s->pad_r, ph = s->h + s->pad_t + s->pad_b;
+    if (runs && nrun > 1 && pw * ph <= PAD_IMG_MAX) {
+        float pad[PAD_IMG_MAX];
+        int ic = k0 / khw, ky = (k0 % khw) / s->kw, kx = (k0 % khw) % s->kw, have = -1;
+        for (int kk = 0; kk < kc; kk++) {
+            if (ic != have) {
+                memset(pad, 0, sizeof(float) * (size_t)(pw * ph));
+                const float *xc = x + (int64_t)ic * hw;
+                for (int y = 0; y < s->h; y++)
+                    memcpy(pad + (y + s->pad_t) * pw + s->pad_l, xc + (int64_t)y * s->w, sizeof(float) * (size_t)s->w);
+                have = ic;
+            }
+            float *dk = d + (size_t)kk * nr;
+            for (int r = 0; r < nrun; r++) {
+                const int ja = rj[r], len = rj[r + 1] - ja;
+                const int py = iy0[ja] + ky + s->pad_t, px = ix0[ja] + kx + s->pad_l;
+                memcpy(dk + ja, pad + py * pw + px, sizeof(float) * (size_t)len);
+            }
+            for (int j = jw; j < nr; j++) dk[j] = 0.0f;
+            if (++kx == s->kw) {
+                kx = 0;
+                if (++ky == s->kh) { ky = 0; ic++; }
+            }
+        }
+        return;
+    }
     /* (ic, ky, kx) of row k0, then stepped without divisions */
     int ic = k0 / khw, ky = (k0 % khw) / s->kw, kx = (k0 % khw) % s->kw;
     for (int kk = 0; kk < kc; kk++) {
