@@ -8,12 +8,13 @@
 
 #if defined(UNET_TEST_EMU)
 void test_gemm_avx512_emu(int kc, const float *a, const float *b, float *c, int64_t ldc, int acc);
+void test_gemm_avx512h_emu(int kc, const float *a, const float *b, float *c, int64_t ldc, int acc);
 void test_gemm_neon_emu(int kc, const float *a, const float *b, float *c, int64_t ldc, int acc);
 void test_gemm_avx2_emu(int kc, const float *a, const float *b, float *c, int64_t ldc, int acc);
 static const gemm_kernel emu[] = {
-    {"avx512(simde-emulated)", 6, 32, test_gemm_avx512_emu},
-    {"neon(simde-emulated)", 6, 16, test_gemm_neon_emu},
-    {"avx2(simde-emulated)", 6, 16, test_gemm_avx2_emu},
+    {"avx512(simde-emulated)", 6, 32, test_gemm_avx512_emu, test_gemm_avx512h_emu},
+    {"neon(simde-emulated)", 6, 16, test_gemm_neon_emu, NULL},
+    {"avx2(simde-emulated)", 6, 16, test_gemm_avx2_emu, NULL},
 };
 #endif
 

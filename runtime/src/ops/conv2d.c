@@ -106,10 +106,12 @@ static void conv_tile(const conv_job *J, int b, int i0, int mh, int j0, int nw, 
     const conv_epilogue e0 = J->e0;
     const int M = J->M, N = J->N, mr = kr->mr, nr = kr->nr;
     float *c = J->y + (int64_t)b * M * N + (int64_t)i0 * N + j0;
-    if (mh == mr && nw == nr) {
-        kr->ukr(kc, ap, bq, c, N, acc);
+    int width = nr; /* narrow panels (4x4 maps) take the half-width kernel where there is one */
+    const gemm_ukr_fn ukr = nw == nr ? kr->ukr : gemm_ukr_cols(kr, nw, &width);
+    if (mh == mr && (nw == nr || nw == width)) {
+        ukr(kc, ap, bq, c, N, acc);
     } else {
-        kr->ukr(kc, ap, bq, tmp, nr, 0);
+        ukr(kc, ap, bq, tmp, nr, 0);
         for (int i = 0; i < mh; i++)
             for (int j = 0; j < nw; j++)
                 c[(int64_t)i * N + j] = acc ? c[(int64_t)i * N + j] + tmp[i * nr + j] : tmp[i * nr + j];

@@ -1,5 +1,7 @@
 /* gemm_avx512.c — 6x32 f32 GEMM micro-kernel for AVX-512F, written with SIMDe (kernels.h
- * contract): 12 zmm accumulators, two B vectors and one broadcast A value per k step.
+ * contract): 12 zmm accumulators, two B vectors and one broadcast A value per k step; and
+ * its 6x16 half for panels with at most 16 live columns (4x4 maps, 16 Winograd tiles),
+ * which runs the same FMAs per output and so gives the same bits at half the work.
  * Also compiled without -mavx512f for the tests (SIMDe emulation, GEMM_AVX512_NAME). */
 /* Only the pieces used: SIMDe 0.7.4's umbrella avx512.h does not compile with -mavx512f
  * alone (conflicting mask-compare prototypes). */
@@ -14,6 +16,9 @@
 
 #ifndef GEMM_AVX512_NAME
 #define GEMM_AVX512_NAME sculpt_f32_gemm_6x32__avx512
+#endif
+#ifndef GEMM_AVX512_HALF_NAME
+#define GEMM_AVX512_HALF_NAME sculpt_f32_gemm_6x32h__avx512
 #endif
 
 #define ROW(i)                                                             \
@@ -45,4 +50,28 @@ void GEMM_AVX512_NAME(int kc, const float *a, const float *b, float *c, int64_t 
         ROW(0); ROW(1); ROW(2); ROW(3); ROW(4); ROW(5);
     }
     STORE(0); STORE(1); STORE(2); STORE(3); STORE(4); STORE(5);
+}
+
+#define ROW_H(i)                                                                    \
+    do {                                                                            \
+        c##i##0 = simde_mm512_fmadd_ps(simde_mm512_set1_ps(ap[i]), b0, c##i##0);    \
+    } while (0)
+
+#define STORE_H(i)                                                                          \
+    do {                                                                                    \
+        float *ci = c + (i) * ldc;                                                          \
+        if (accumulate) c##i##0 = simde_mm512_add_ps(simde_mm512_loadu_ps(ci), c##i##0);    \
+        simde_mm512_storeu_ps(ci, c##i##0);                                                 \
+    } while (0)
+
+void GEMM_AVX512_HALF_NAME(int kc, const float *a, const float *b, float *c, int64_t ldc,
+                           int accumulate) {
+    simde__m512 c00 = simde_mm512_setzero_ps(), c10 = c00, c20 = c00, c30 = c00, c40 = c00,
+                c50 = c00;
+    for (int p = 0; p < kc; p++) {
+        const float *ap = a + (int64_t)p * 6;
+        const simde__m512 b0 = simde_mm512_loadu_ps(b + (int64_t)p * 32);
+        ROW_H(0); ROW_H(1); ROW_H(2); ROW_H(3); ROW_H(4); ROW_H(5);
+    }
+    STORE_H(0); STORE_H(1); STORE_H(2); STORE_H(3); STORE_H(4); STORE_H(5);
 }

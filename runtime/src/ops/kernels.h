@@ -23,7 +23,22 @@ typedef struct gemm_kernel {
     const char *name; /* "scalar", "avx2", "avx512", "neon" */
     int mr, nr;       /* tile: mr output channels x nr output positions */
     gemm_ukr_fn ukr;
+    /* NULL, or the half-width kernel: C[mr x nr/2] from the first nr/2 columns of the same
+     * [kc][nr] B panel, bit-identical to ukr's first nr/2 columns. Callers use it for panels
+     * with at most nr/2 live columns (gemm_ukr_cols). */
+    gemm_ukr_fn ukr_half;
 } gemm_kernel;
+
+/* The kernel for a panel whose live columns are cols (<= nr): the half-width one when it
+ * exists and cols fit it; *width gets the columns it writes. */
+static inline gemm_ukr_fn gemm_ukr_cols(const gemm_kernel *kr, int cols, int *width) {
+    if (kr->ukr_half && 2 * cols <= kr->nr) {
+        *width = kr->nr / 2;
+        return kr->ukr_half;
+    }
+    *width = kr->nr;
+    return kr->ukr;
+}
 
 /* Kernel contracts: f32_gemm_<mr>x<nr>__<isa>. */
 void sculpt_f32_gemm_6x16__scalar(int kc, const float *a, const float *b, float *c,
@@ -32,6 +47,8 @@ void sculpt_f32_gemm_6x16__avx2(int kc, const float *a, const float *b, float *c
                                 int64_t ldc, int accumulate);
 void sculpt_f32_gemm_6x32__avx512(int kc, const float *a, const float *b, float *c,
                                   int64_t ldc, int accumulate);
+void sculpt_f32_gemm_6x32h__avx512(int kc, const float *a, const float *b, float *c,
+                                   int64_t ldc, int accumulate);
 void sculpt_f32_gemm_6x16__neon(int kc, const float *a, const float *b, float *c,
                                 int64_t ldc, int accumulate);
 

@@ -412,9 +412,13 @@ static void wino_task(void *arg, int task) {
                 float *mx = mbuf + xi * mxs;
                 for (int p = pg; p < pe; p++) {
                     const float *ap = ua + xi * uxs + p * pa;
-                    for (int q = 0; q < nq; q++)
-                        kr->ukr(kc, ap, vx + (size_t)q * kc * nr,
-                                mx + (size_t)p * mr * nt + q * nr, nt, k0 > 0);
+                    for (int q = 0; q < nq; q++) {
+                        /* a last panel of at most nr/2 tiles (16 tiles at batch 1 on the
+                         * 8x8 maps): the half-width kernel where there is one */
+                        int width;
+                        const gemm_ukr_fn ukr = gemm_ukr_cols(kr, cnt - q * nr < nr ? cnt - q * nr : nr, &width);
+                        ukr(kc, ap, vx + (size_t)q * kc * nr, mx + (size_t)p * mr * nt + q * nr, nt, k0 > 0);
+                    }
                 }
             }
         }
