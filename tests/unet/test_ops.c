@@ -272,7 +272,7 @@ static void test_attention(const gemm_kernel *kr) {
 static void test_resample(void) {
     const int n = 3, c = 2, h = 3, w = 5;
     float *x = rand_buf((size_t)n * c * h * w), *y = malloc(sizeof(float) * n * c * 4 * h * w);
-    upsample_nearest2x(n, c, h, w, x, y);
+    upsample_nearest2x(n, c, h, w, x, y, 1);
     int bad = 0;
     for (int p = 0; p < n * c; p++)
         for (int yy = 0; yy < 2 * h; yy++)
@@ -287,9 +287,32 @@ static void test_resample(void) {
     avgpool2x2(1, 1, 2, 2, a, &m);
     CHECK(m == 3.75f);
     float ab[6], cat[6] = {0};
-    concat_channels(1, 2, 1, 2, (const float[]){1, 2, 3, 4}, (const float[]){5, 6}, cat);
+    concat_channels(1, 2, 1, 2, (const float[]){1, 2, 3, 4}, (const float[]){5, 6}, cat, 2);
     memcpy(ab, (const float[]){1, 2, 3, 4, 5, 6}, sizeof ab);
     CHECK(memcmp(ab, cat, sizeof ab) == 0);
+    /* maps big enough to be split over threads: the same copies for 1, 2 and 3 threads */
+    for (int nt = 1; nt <= 3; nt++) {
+        const int bn = 3, ca = 40, cb = 24, bhw = 1024, uh = 16, uw = 24;
+        float *ba = rand_buf((size_t)bn * ca * bhw), *bb = rand_buf((size_t)bn * cb * bhw);
+        float *bc = malloc(sizeof(float) * bn * (ca + cb) * bhw);
+        concat_channels(bn, ca, cb, bhw, ba, bb, bc, nt);
+        int wrong = 0;
+        for (int i = 0; i < bn; i++)
+            for (int ch = 0; ch < ca + cb; ch++)
+                for (int p = 0; p < bhw; p++)
+                    wrong += bc[((size_t)i * (ca + cb) + ch) * bhw + p] !=
+                             (ch < ca ? ba[((size_t)i * ca + ch) * bhw + p] : bb[((size_t)i * cb + ch - ca) * bhw + p]);
+        CHECKF(wrong == 0, "concat %d threads: %d values wrong", nt, wrong);
+        float *ux = rand_buf((size_t)bn * ca * uh * uw), *uy = malloc(sizeof(float) * bn * ca * 4 * uh * uw);
+        upsample_nearest2x(bn, ca, uh, uw, ux, uy, nt);
+        wrong = 0;
+        for (int p = 0; p < bn * ca; p++)
+            for (int yy = 0; yy < 2 * uh; yy++)
+                for (int xx = 0; xx < 2 * uw; xx++)
+                    wrong += uy[((size_t)p * 2 * uh + yy) * 2 * uw + xx] != ux[((size_t)p * uh + yy / 2) * uw + xx / 2];
+        CHECKF(wrong == 0, "upsample %d threads: %d values wrong", nt, wrong);
+        free(ba); free(bb); free(bc); free(ux); free(uy);
+    }
     float sum[3];
     add_f32(3, (const float[]){1, 2, 3}, (const float[]){0.5f, -2, 1e-8f}, sum);
     CHECK(sum[0] == 1.5f && sum[1] == 0.0f && sum[2] == 3.0f + 1e-8f);

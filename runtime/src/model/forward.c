@@ -201,7 +201,7 @@ sculpt_status sculpt_ctx_eval(sculpt_ctx *c, int n, const float *x, const float 
             int ic, sc, oc;
             unet_up_resnet_channels(cfg, i, j, &ic, &sc, &oc);
             const float *skip = b->skips[--si];
-            TIMED("concat", size, ic, ic + sc, 0, concat_channels(n, ic, sc, hw, h, skip, b->cat));
+            TIMED("concat", size, ic, ic + sc, 0, concat_channels(n, ic, sc, hw, h, skip, b->cat, nt));
             const int last = j == blk->n - 1 && !blk->has_resample;
             float *rdst = (last && !blk->attn) ? b->up_out[i] : b->t0;
             resnet(c, &blk->res[j], n, size, b->cat, rdst);
@@ -214,10 +214,10 @@ sculpt_status sculpt_ctx_eval(sculpt_ctx *c, int n, const float *x, const float 
         }
         if (blk->has_resample) {
             if (blk->resample_conv) {
-                TIMED("upsample", size, blk->c, blk->c, 0, upsample_nearest2x(n, blk->c, size, size, h, b->up));
+                TIMED("upsample", size, blk->c, blk->c, 0, upsample_nearest2x(n, blk->c, size, size, h, b->up, nt));
                 conv3x3(c, &blk->conv, n, 2 * size, b->up, NULL, 0, NULL, b->up_out[i]);
             } else {
-                upsample_nearest2x(n, blk->c, size, size, h, b->up_out[i]);
+                upsample_nearest2x(n, blk->c, size, size, h, b->up_out[i], nt);
             }
         }
         h = b->up_out[i];

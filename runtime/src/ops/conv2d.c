@@ -10,7 +10,9 @@
 
 /* Blocking (multiples of every kernel's mr and nr). The speed issue tunes these. */
 #define GEMM_KC 256
+#ifndef GEMM_NC
 #define GEMM_NC 256
+#endif
 
 int conv_shape_init(conv_shape *s, int ic, int oc, int k, int stride, int pad_t, int pad_l,
                     int pad_b, int pad_r, int h, int w) {

@@ -71,14 +71,17 @@ void attention_run(const gemm_kernel *kr, int n, int c, int hw, int heads, const
                    size_t scratch_stride, int n_threads);
 
 /* ---- resampling (resample.c) ---- */
-/* F.interpolate(scale_factor=2, mode="nearest"): x [n][c][h][w] -> y [n][c][2h][2w] */
-void upsample_nearest2x(int n, int c, int h, int w, const float *x, float *y);
+/* F.interpolate(scale_factor=2, mode="nearest"): x [n][c][h][w] -> y [n][c][2h][2w], on up
+ * to n_threads threads (planes split among them; copies, so the same bits) */
+void upsample_nearest2x(int n, int c, int h, int w, const float *x, float *y, int n_threads);
 /* F.avg_pool2d(kernel 2, stride 2): x [n][c][h][w] (h, w even) -> y [n][c][h/2][w/2] */
 void avgpool2x2(int n, int c, int h, int w, const float *x, float *y);
 
 /* ---- elementwise (elementwise.c) ---- */
-/* torch.cat([a, b], dim=1): a [n][ca][hw], b [n][cb][hw] -> y [n][ca+cb][hw] */
-void concat_channels(int n, int ca, int cb, int64_t hw, const float *a, const float *b, float *y);
+/* torch.cat([a, b], dim=1): a [n][ca][hw], b [n][cb][hw] -> y [n][ca+cb][hw], on up to
+ * n_threads threads (channel planes split among them) */
+void concat_channels(int n, int ca, int cb, int64_t hw, const float *a, const float *b, float *y,
+                     int n_threads);
 /* y = a + b over len floats */
 void add_f32(int64_t len, const float *a, const float *b, float *y);
 /* x / (1 + exp(-x)), as torch.nn.functional.silu */

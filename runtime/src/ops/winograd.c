@@ -31,7 +31,9 @@
  * in cache, and NT 64 is ~20% faster on the 512 -> 256 layers at batch >= 8 (U 8.4 MB streams
  * from memory; NT 128 gains ~5% more for twice the scratch). */
 #define WINO_KC 256
+#ifndef WINO_NT
 #define WINO_NT 64
+#endif
 #define WT_CB 16 /* input channels per transposed chunk in the weight transform */
 /* runs of at least this many tiles take the AVX2 input transform where there is one */
 #ifndef WINO_IN_MIN
