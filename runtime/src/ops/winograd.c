@@ -127,6 +127,7 @@ static void weights_chunk(const float *w, int oc, int ic, int mr, int r, int c0,
 /* winograd_avx2.c: weights_panel for mr 6 and input_run; same arithmetic, same bits */
 void sculpt_wino_weights_6__avx2(const float *w, int oc, int ic, int r, int k0, int kc,
                                  float *d, size_t xs);
+void sculpt_wino_output__avx2(const float *m, size_t xs, int len8, float *d0, float *d1);
 void sculpt_wino_input__avx2(const float *xc, int h, int w, int ty, int tx0, int len, float *out,
                              size_t xs);
 static int cpu_avx2(void) {
@@ -136,7 +137,7 @@ static int cpu_avx2(void) {
 #endif
 
 int wino_portable_weights; /* tests: 1 runs the portable weight transform only */
-int wino_portable_io;      /* tests: 1 runs the portable input transform only */
+int wino_portable_io;      /* tests: 1 runs the portable input and output transforms only */
 
 /* U of panel r for input channels k0..k0+kc-1: lane (c - k0) * mr + i of matrix xi at
  * d + xi * xs. */
@@ -254,7 +255,14 @@ static void input_run(const float *xc, int h, int w, int ty, int tx0, int len, f
  * interleaved (d0[2t], d0[2t+1] = tile t's top row). */
 static void output_run(const float *m, size_t xs, int len, float *restrict d0,
                        float *restrict d1) {
-    for (int t = 0; t < len; t++) {
+    int t = 0;
+#if defined(__x86_64__) || defined(__i386__)
+    if (len >= 8 && !wino_portable_io && cpu_avx2()) {
+        t = len / 8 * 8;
+        sculpt_wino_output__avx2(m, xs, t, d0, d1);
+    }
+#endif
+    for (; t < len; t++) {
         float a0[4], a1[4];
         for (int j = 0; j < 4; j++) {
             const float m0 = m[(size_t)j * xs + t], m1 = m[(size_t)(4 + j) * xs + t];

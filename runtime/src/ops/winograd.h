@@ -53,7 +53,7 @@ void conv2d_winograd_run(const gemm_kernel *kr, const conv_shape *s, int n, cons
 /* Tests: nonzero makes the weight transform take its portable C path even where an ISA path
  * (AVX2, mr 6) exists; both give the same bits. */
 extern int wino_portable_weights;
-/* Tests: nonzero makes the input transform take its portable C path likewise. */
+/* Tests: nonzero makes the input and output transforms take their portable C paths likewise. */
 extern int wino_portable_io;
 
 int wino_fused(const gemm_kernel *kr, const conv_shape *s, int n);

@@ -9,7 +9,8 @@
  * The input transform takes 8 tiles of a tile row at once: each input row's 18
  * columns under them are loaded as two 16-column runs (one shifted by 2), the rows
  * combined (B^T d) on those, then even/odd columns split with shuffles + one
- * cross-lane permute, and combined along x (d B) — winograd.c's vrow, same order. */
+ * cross-lane permute, and combined along x (d B) — winograd.c's vrow, same order.
+ * The output transform takes 8 tiles at once, winograd.c's output_run in the same order. */
 #include <simde/x86/avx2.h>
 #include <stddef.h>
 #include <string.h>
@@ -19,6 +20,8 @@ void sculpt_wino_input__avx2(const float *xc, int h, int w, int ty, int tx0, int
 
 void sculpt_wino_weights_6__avx2(const float *w, int oc, int ic, int r, int k0, int kc, float *d,
                                  size_t xs);
+
+void sculpt_wino_output__avx2(const float *m, size_t xs, int len8, float *d0, float *d1);
 
 /* G's sums over three rows or columns: ((g0 + g1) + g2) / 2 and ((g0 - g1) +
  * g2) / 2 */
@@ -212,5 +215,34 @@ void sculpt_wino_input__avx2(const float *xc, int h, int w, int ty, int tx0, int
         vrow8(z, v + 8 * xs, xs, mask, n == 8);
         for (int q = 0; q < 4; q++) z[q] = simde_mm256_sub_ps(d[1][q], d[3][q]);
         vrow8(z, v + 12 * xs, xs, mask, n == 8);
+    }
+}
+
+/* ---- output: Y = A^T M A, 8 tiles at once ---- */
+
+/* winograd.c's output_run for tiles 0..len8-1 (len8 a multiple of 8): M[xi] of tile t at
+ * m[xi * xs + t]; rows first ((m0 + m1) + m2, (m1 - m2) - m3), then columns, in the
+ * portable order; the even and odd output columns are interleaved into d0 (top rows) and
+ * d1 (bottom rows) with unpacks and one cross-lane permute. */
+void sculpt_wino_output__avx2(const float *m, size_t xs, int len8, float *d0, float *d1) {
+    for (int t = 0; t < len8; t += 8) {
+        simde__m256 a0[4], a1[4];
+        for (int j = 0; j < 4; j++) {
+            const simde__m256 m0 = simde_mm256_loadu_ps(m + (size_t)j * xs + t);
+            const simde__m256 m1 = simde_mm256_loadu_ps(m + (size_t)(4 + j) * xs + t);
+            const simde__m256 m2 = simde_mm256_loadu_ps(m + (size_t)(8 + j) * xs + t);
+            const simde__m256 m3 = simde_mm256_loadu_ps(m + (size_t)(12 + j) * xs + t);
+            a0[j] = simde_mm256_add_ps(simde_mm256_add_ps(m0, m1), m2);
+            a1[j] = simde_mm256_sub_ps(simde_mm256_sub_ps(m1, m2), m3);
+        }
+        for (int r = 0; r < 2; r++) {
+            const simde__m256 *a = r ? a1 : a0;
+            const simde__m256 e = simde_mm256_add_ps(simde_mm256_add_ps(a[0], a[1]), a[2]);
+            const simde__m256 o = simde_mm256_sub_ps(simde_mm256_sub_ps(a[1], a[2]), a[3]);
+            const simde__m256 lo = simde_mm256_unpacklo_ps(e, o), hi = simde_mm256_unpackhi_ps(e, o);
+            float *d = (r ? d1 : d0) + 2 * t;
+            simde_mm256_storeu_ps(d, simde_mm256_permute2f128_ps(lo, hi, 0x20));
+            simde_mm256_storeu_ps(d + 8, simde_mm256_permute2f128_ps(lo, hi, 0x31));
+        }
     }
 }
