@@ -57,7 +57,7 @@ void linear_run(int n, int in, int out, const float *x, const float *w, const fl
                 float *y, int n_threads) {
     const linear_job J = {n, in, out, x, w, b, y};
     const int tasks = (out + LINEAR_OB - 1) / LINEAR_OB;
-    const int par = (int64_t)n * out * in >= 262144;
+    const int par = (int64_t)n * out * in >= 65536;
     ops_task_fn fn = linear_task;
 #ifdef VEC_HAVE_AVX2
     if (vec_cpu_avx2()) fn = linear_task_avx2;
