@@ -1,6 +1,8 @@
 /* profile.c — see profile.h. Rows keep the order ops first ran in. */
 #include "profile.h"
 
+#include "ops/winograd.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +26,12 @@ struct unet_prof {
 unet_prof *unet_prof_new(void) {
     const char *e = getenv("SCULPT_PROFILE");
     if (!e || !*e || !strcmp(e, "0")) return NULL;
-    return calloc(1, sizeof(unet_prof));
+    unet_prof *p = calloc(1, sizeof(unet_prof));
+    if (p) {
+        wino_phase_on = 1;
+        memset(wino_phase_sec, 0, sizeof wino_phase_sec);
+    }
+    return p;
 }
 
 void unet_prof_eval(unet_prof *p) {
@@ -76,6 +83,10 @@ void unet_prof_print(const unet_prof *p, const char *model, int n_threads, int b
                 total > 0 ? 100.0 * r->sec / total : 0.0);
     }
     fprintf(stderr, "profile: %.3f ms per evaluation in the timed ops\n", 1e3 * total / ev);
+    fprintf(stderr, "profile: Winograd phases on thread 0, ms per evaluation: input %.3f, fused "
+            "weights %.3f, GEMMs %.3f, output %.3f, shared U %.3f\n", 1e3 * wino_phase_sec[0] / ev,
+            1e3 * wino_phase_sec[1] / ev, 1e3 * wino_phase_sec[2] / ev, 1e3 * wino_phase_sec[3] / ev,
+            1e3 * wino_phase_sec[4] / ev);
 }
 
 void unet_prof_free(unet_prof *p) { free(p); }

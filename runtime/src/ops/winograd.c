@@ -18,6 +18,7 @@
  * panels at a time (L2-resident), with the same weights_panel and so the same bits; with
  * more blocks one U in memory is shared. weights_panel runs winograd_avx2.c where it can. */
 #include <string.h>
+#include <time.h>
 
 #include "winograd.h"
 
@@ -137,6 +138,22 @@ static int cpu_avx2(void) {
 #endif
 
 int wino_portable_weights; /* tests: 1 runs the portable weight transform only */
+int wino_phase_on;         /* SCULPT_PROFILE: time the phases on thread 0 */
+double wino_phase_sec[WINO_PHASES];
+
+static double phase_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* adds the time since *t to phase ph (thread 0 only) and restarts *t */
+static void phase_mark(int on, int ph, double *t) {
+    if (!on) return;
+    const double now = phase_now();
+    wino_phase_sec[ph] += now - *t;
+    *t = now;
+}
 int wino_portable_io;      /* tests: 1 runs the portable input and output transforms only */
 
 /* U of panel r for input channels k0..k0+kc-1: lane (c - k0) * mr + i of matrix xi at
@@ -400,9 +417,12 @@ static void wino_task(void *arg, int task) {
     float *mbuf = v + 16 * vxs;
     const size_t uxs = J->u ? wino_u_stride(s->oc, ic, mr) : ub_stride(mr);
     float *ubuf = mbuf + 16 * mxs;
+    const int timed = wino_phase_on && ops_thread_id() == 0;
+    double t = timed ? phase_now() : 0;
     for (int k0 = 0; k0 < ic; k0 += WINO_KC) {
         const int kc = ic - k0 < WINO_KC ? ic - k0 : WINO_KC;
         input_block(J, g0, cnt, k0, kc, v);
+        phase_mark(timed, WINO_PH_INPUT, &t);
         for (int pg = p0; pg < p1; pg += J->u ? p1 - p0 : WINO_PG) {
             const int pe = J->u ? p1 : pg + WINO_PG < p1 ? pg + WINO_PG : p1;
             const float *ua; /* panel p's A panel of matrix xi: ua + xi * uxs + p * pa */
@@ -416,6 +436,7 @@ static void wino_task(void *arg, int task) {
                                   ubuf + (size_t)(p - pg) * kc * mr, uxs);
                 ua = ubuf - (size_t)pg * kc * mr;
                 pa = (size_t)mr * kc;
+                phase_mark(timed, WINO_PH_WEIGHTS, &t);
             }
             for (int xi = 0; xi < 16; xi++) {
                 const float *vx = v + xi * vxs;
@@ -431,10 +452,12 @@ static void wino_task(void *arg, int task) {
                     }
                 }
             }
+            phase_mark(timed, WINO_PH_GEMM, &t);
         }
     }
     const int o1 = p1 * mr < s->oc ? p1 * mr : s->oc;
     output_block(J, g0, cnt, p0 * mr, o1, mbuf, mxs);
+    phase_mark(timed, WINO_PH_OUTPUT, &t);
 }
 
 static void run(const gemm_kernel *kr, const conv_shape *s, int n, const float *x,
@@ -483,6 +506,8 @@ void conv2d_winograd_run_w(const gemm_kernel *kr, const conv_shape *s, int n, co
         run(kr, s, n, x, w, NULL, e, y, scratch, scratch_stride, n_threads);
         return;
     }
+    double t = wino_phase_on ? phase_now() : 0;
     wino_transform_weights(w, s->oc, s->ic, kr->mr, u, n_threads);
+    phase_mark(wino_phase_on, WINO_PH_U, &t);
     run(kr, s, n, x, NULL, u, e, y, scratch, scratch_stride, n_threads);
 }

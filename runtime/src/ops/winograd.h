@@ -56,6 +56,13 @@ extern int wino_portable_weights;
 /* Tests: nonzero makes the input and output transforms take their portable C paths likewise. */
 extern int wino_portable_io;
 
+/* Profiling (SCULPT_PROFILE): when wino_phase_on, thread 0 adds its time in each phase to
+ * wino_phase_sec: the input transform, the fused weight transform, the 16 GEMMs, the output
+ * transform + epilogue, and (on the calling thread) the shared U transform. */
+enum { WINO_PH_INPUT, WINO_PH_WEIGHTS, WINO_PH_GEMM, WINO_PH_OUTPUT, WINO_PH_U, WINO_PHASES };
+extern int wino_phase_on;
+extern double wino_phase_sec[WINO_PHASES];
+
 int wino_fused(const gemm_kernel *kr, const conv_shape *s, int n);
 void conv2d_winograd_run_w(const gemm_kernel *kr, const conv_shape *s, int n, const float *x,
                            const float *w, float *u, const conv_epilogue *e, float *y,
