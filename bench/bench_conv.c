@@ -98,7 +98,8 @@ int main(int argc, char **argv) {
         gemm_pack_a(w, SCULPT_DT_F32, sh->oc, sh->ic * 9, kr->mr, pa);
         const size_t ds = conv2d_scratch_floats(kr), ws = wino_scratch_floats(kr, sh->oc);
         float *dscr = xmalloc(ds * threads), *wscr = xmalloc(ws * threads);
-        float *u = xmalloc(wino_u_floats(sh->oc, sh->ic, kr->mr));
+        const size_t uf = wino_work_floats(kr, &s, batch);
+        float *u = xmalloc(uf > wino_u_floats(sh->oc, sh->ic, kr->mr) ? uf : wino_u_floats(sh->oc, sh->ic, kr->mr));
         float *yf = xmalloc(ny), *ya = xmalloc(ny);
         double td = 1e30, tw = 1e30, tu = 1e30, tf = 1e30, ta = 1e30;
         for (int r = 0; r <= reps; r++) { /* rep 0 warms up; the paths interleave */
@@ -109,9 +110,9 @@ int main(int argc, char **argv) {
             double t2 = now_ms();
             conv2d_winograd_run(kr, &s, batch, x, u, &e, yw, wscr, ws, threads);
             double t3 = now_ms();
-            conv2d_winograd_run_w(kr, &s, batch, x, w, NULL, &e, yf, wscr, ws, threads);
+            conv2d_winograd_run_w(kr, &s, batch, x, w, NULL, 0, &e, yf, wscr, ws, threads);
             double t4 = now_ms();
-            conv2d_winograd_run_w(kr, &s, batch, x, w, u, &e, ya, wscr, ws, threads);
+            conv2d_winograd_run_w(kr, &s, batch, x, w, u, uf, &e, ya, wscr, ws, threads);
             double t5 = now_ms();
             if (r == 0) continue;
             if (t1 - t0 < td) td = t1 - t0;

@@ -113,6 +113,11 @@ static void test_conv(const wshape *c, float scale) {
     for (int k = 0; k < n_paths; k++) {
         const gemm_kernel *kr = paths[k];
         float *u = malloc(wino_u_floats(c->oc, c->ic, kr->mr) * sizeof(float));
+        /* run_w's work buffer: room for U, or for a single tile block's shared input
+         * transform */
+        size_t ucap = wino_work_floats(kr, &s, c->n);
+        if (ucap < wino_u_floats(c->oc, c->ic, kr->mr)) ucap = wino_u_floats(c->oc, c->ic, kr->mr);
+        float *uw = malloc(ucap * sizeof(float));
         wino_transform_weights(w, c->oc, c->ic, kr->mr, u, 2);
         const size_t stride = wino_scratch_floats(kr, c->oc);
         float *scratch = malloc(stride * 3 * sizeof(float));
@@ -136,11 +141,14 @@ static void test_conv(const wshape *c, float scale) {
         CHECKF(memcmp(y[0], ys, ny * sizeof(float)) == 0, "%s wino ic=%d oc=%d %dx%d n=%d: "
                "ISA vs portable input/output transforms differ", kr->name, c->ic, c->oc, c->h,
                c->w, c->n);
-        for (int f = 0; f < 2; f++) /* raw weights: fused (u NULL), or as run_w picks */
-            for (int t = 0; t < 3; t += 2) {
+        /* raw weights: fused (u NULL: each task transforms its input), or as run_w picks
+         * (a single tile block split over 2-3 threads: the input transformed once, in u) */
+        for (int f = 0; f < 2; f++)
+            for (int t = 0; t < 3; t++) {
                 for (size_t i = 0; i < ny; i++) ys[i] = NAN;
-                conv2d_winograd_run_w(kr, &s, c->n, x, w, f ? u : NULL, &e, ys, scratch, stride,
-                                      t + 1);
+                if (f) for (size_t i = 0; i < ucap; i++) uw[i] = NAN; /* nothing stale is read */
+                conv2d_winograd_run_w(kr, &s, c->n, x, w, f ? uw : NULL, f ? ucap : 0, &e, ys,
+                                      scratch, stride, t + 1);
                 CHECKF(memcmp(y[0], ys, ny * sizeof(float)) == 0, "%s wino_w%s ic=%d oc=%d "
                        "%dx%d n=%d, %d threads: differs from U + run", kr->name, f ? "" : " fused",
                        c->ic, c->oc, c->h, c->w, c->n, t + 1);
@@ -156,7 +164,7 @@ static void test_conv(const wshape *c, float scale) {
             CHECKF(memcmp(y[0], ys, ny * sizeof(float)) == 0, "%s wino ic=%d oc=%d %dx%d n=%d: "
                    "batch vs per-item calls differ", kr->name, c->ic, c->oc, c->h, c->w, c->n);
         }
-        free(u); free(scratch);
+        free(u); free(uw); free(scratch);
     }
     free(x); free(w); free(bias); free(add); free(res); free(y0); free(ys);
     for (int t = 0; t < 3; t++) free(y[t]);

@@ -111,7 +111,9 @@ typedef struct unet_buffers {
     float *mid_out, *up_out[SCULPT_MAX_LEVELS], *conv_act;
     float *norm, *h1, *sc, *cat, *t0, *t1, *up;   /* per-op scratch */
     float *q, *k, *v, *ao;             /* attention */
-    float *wino_u;                     /* transformed weights of one Winograd conv */
+    float *wino_u;                     /* transformed weights of one Winograd conv, or
+                                          one tile block's transformed input */
+    size_t wino_u_floats;              /* its size */
     float *thr;                        /* per-thread scratch: n_threads * thr_stride */
     size_t thr_stride;
 } unet_buffers;

@@ -322,6 +322,8 @@ typedef struct wino_job {
     const gemm_kernel *kr;
     const conv_shape *s;
     const float *x, *w, *u; /* u NULL: fused (each task makes its U panels from w) */
+    float *vs;              /* NULL, or the one tile block's B panels for every k block,
+                               transformed once before the GEMM tasks (v_shared_floats) */
     conv_epilogue e;
     float *y, *scratch;
     size_t scratch_stride;
@@ -341,7 +343,8 @@ static int run_at(const wino_job *J, int64_t g, int max, int *b, int *ty, int *t
 
 /* B panels of the block's cnt tiles for input channels k0..k0+kc-1: transform point xi's
  * panel q at v + xi * v_stride(nt) + q * kc * nr; columns past cnt zero. */
-static void input_block(const wino_job *J, int64_t g0, int cnt, int k0, int kc, float *v) {
+static void input_channels(const wino_job *J, int64_t g0, int cnt, int k0, int kc, int c0,
+                           int c1, float *v) {
     const conv_shape *s = J->s;
     const int nr = J->kr->nr;
     const int64_t hw = (int64_t)s->h * s->w;
@@ -352,7 +355,7 @@ static void input_block(const wino_job *J, int64_t g0, int cnt, int k0, int kc, 
         const int len = run_at(J, g0 + j, room, &b, &ty, &tx);
         const float *xb = J->x + ((int64_t)b * s->ic + k0) * hw;
         float *d = v + (size_t)(j / nr) * kc * nr + j % nr;
-        for (int c = 0; c < kc; c++)
+        for (int c = c0; c < c1; c++)
             input_run(xb + c * hw, s->h, s->w, ty, tx, len, d + (size_t)c * nr, xs);
         j += len;
     }
@@ -360,9 +363,30 @@ static void input_block(const wino_job *J, int64_t g0, int cnt, int k0, int kc, 
         const int z = cnt % nr;
         float *last = v + (size_t)(cnt / nr) * kc * nr;
         for (int xi = 0; xi < 16; xi++)
-            for (int c = 0; c < kc; c++)
+            for (int c = c0; c < c1; c++)
                 memset(last + xi * xs + (size_t)c * nr + z, 0, (size_t)(nr - z) * sizeof(float));
     }
+}
+
+static void input_block(const wino_job *J, int64_t g0, int cnt, int k0, int kc, float *v) {
+    input_channels(J, g0, cnt, k0, kc, 0, kc, v);
+}
+
+/* The shared B panels of the single tile block: k block kb's at vs + kb * 16 * v_stride. */
+#define VS_CHUNK 32 /* input channels per task of the shared input transform */
+static size_t v_shared_floats(int ic, int nt) {
+    return (size_t)((ic + WINO_KC - 1) / WINO_KC) * 16 * v_stride(nt);
+}
+
+static void vs_task(void *arg, int task) {
+    const wino_job *J = arg;
+    const int ic = J->s->ic, per_kb = (WINO_KC + VS_CHUNK - 1) / VS_CHUNK;
+    const int kb = task / per_kb, c0 = task % per_kb * VS_CHUNK, k0 = kb * WINO_KC;
+    const int kc = ic - k0 < WINO_KC ? ic - k0 : WINO_KC;
+    if (c0 >= kc) return;
+    const int c1 = c0 + VS_CHUNK < kc ? c0 + VS_CHUNK : kc;
+    const int cnt = J->tiles < J->nt ? (int)J->tiles : J->nt;
+    input_channels(J, 0, cnt, k0, kc, c0, c1, J->vs + (size_t)kb * 16 * v_stride(J->nt));
 }
 
 /* Outputs of the block's cnt tiles for channels o0..o1-1 from mbuf (16 matrices [rows][nt],
@@ -412,17 +436,22 @@ static void wino_task(void *arg, int task) {
     if (p0 >= p1) return;
     const int64_t g0 = (int64_t)blk * nt;
     const int cnt = J->tiles - g0 < nt ? (int)(J->tiles - g0) : nt, nq = (cnt + nr - 1) / nr;
-    float *v = J->scratch + (size_t)ops_thread_id() * J->scratch_stride;
+    float *const base = J->scratch + (size_t)ops_thread_id() * J->scratch_stride;
+    float *v = base;
     const size_t vxs = v_stride(nt), mxs = m_stride(J->panels * mr, nt);
-    float *mbuf = v + 16 * vxs;
+    float *mbuf = base + 16 * vxs;
     const size_t uxs = J->u ? wino_u_stride(s->oc, ic, mr) : ub_stride(mr);
     float *ubuf = mbuf + 16 * mxs;
     const int timed = wino_phase_on && ops_thread_id() == 0;
     double t = timed ? phase_now() : 0;
     for (int k0 = 0; k0 < ic; k0 += WINO_KC) {
         const int kc = ic - k0 < WINO_KC ? ic - k0 : WINO_KC;
-        input_block(J, g0, cnt, k0, kc, v);
-        phase_mark(timed, WINO_PH_INPUT, &t);
+        if (J->vs) { /* transformed once for every task */
+            v = J->vs + (size_t)(k0 / WINO_KC) * 16 * vxs;
+        } else {
+            input_block(J, g0, cnt, k0, kc, v);
+            phase_mark(timed, WINO_PH_INPUT, &t);
+        }
         for (int pg = p0; pg < p1; pg += J->u ? p1 - p0 : WINO_PG) {
             const int pe = J->u ? p1 : pg + WINO_PG < p1 ? pg + WINO_PG : p1;
             const float *ua; /* panel p's A panel of matrix xi: ua + xi * uxs + p * pa */
@@ -461,10 +490,11 @@ static void wino_task(void *arg, int task) {
 }
 
 static void run(const gemm_kernel *kr, const conv_shape *s, int n, const float *x,
-                const float *w, const float *u, const conv_epilogue *e, float *y, float *scratch,
-                size_t scratch_stride, int n_threads) {
+                const float *w, const float *u, float *vs, size_t vs_floats,
+                const conv_epilogue *e, float *y, float *scratch, size_t scratch_stride,
+                int n_threads) {
     wino_job J;
-    J.kr = kr; J.s = s; J.x = x; J.w = w; J.u = u; J.y = y;
+    J.kr = kr; J.s = s; J.x = x; J.w = w; J.u = u; J.y = y; J.vs = NULL;
     J.e = e ? *e : (conv_epilogue){0};
     J.scratch = scratch; J.scratch_stride = scratch_stride;
     J.tw = (s->w + 1) / 2;
@@ -484,13 +514,30 @@ static void run(const gemm_kernel *kr, const conv_shape *s, int n, const float *
     const int tasks = blocks * J.nb_m;
     /* small problems run on one thread: same bits, no fork/join cost */
     const int par = tasks > 1 && 32.0 * s->oc * s->ic * (double)J.tiles >= 262144.0;
+    /* one tile block cut into M blocks (small maps at batch 1): each task would transform
+     * the whole input again, so it is transformed once, split over the threads, into vs
+     * (the same values: the GEMMs see the same bits) */
+    if (par && blocks == 1 && J.nb_m > 1 && vs && vs_floats >= v_shared_floats(s->ic, J.nt)) {
+        J.vs = vs;
+        const int per_kb = (WINO_KC + VS_CHUNK - 1) / VS_CHUNK;
+        const double t = wino_phase_on ? phase_now() : 0;
+        ops_parallel_for(n_threads, 1, (s->ic + WINO_KC - 1) / WINO_KC * per_kb, vs_task, &J);
+        if (wino_phase_on) wino_phase_sec[WINO_PH_INPUT] += phase_now() - t;
+    }
     ops_parallel_for(n_threads, par, tasks, wino_task, &J);
 }
 
 void conv2d_winograd_run(const gemm_kernel *kr, const conv_shape *s, int n, const float *x,
                          const float *u, const conv_epilogue *e, float *y, float *scratch,
                          size_t scratch_stride, int n_threads) {
-    run(kr, s, n, x, NULL, u, e, y, scratch, scratch_stride, n_threads);
+    run(kr, s, n, x, NULL, u, NULL, 0, e, y, scratch, scratch_stride, n_threads);
+}
+
+size_t wino_work_floats(const gemm_kernel *kr, const conv_shape *s, int max_batch) {
+    const size_t v = v_shared_floats(s->ic, block_tiles(kr));
+    if (wino_fused(kr, s, max_batch)) return v;
+    const size_t u = wino_u_floats(s->oc, s->ic, kr->mr);
+    return u > v ? u : v;
 }
 
 int wino_fused(const gemm_kernel *kr, const conv_shape *s, int n) {
@@ -500,14 +547,14 @@ int wino_fused(const gemm_kernel *kr, const conv_shape *s, int n) {
 }
 
 void conv2d_winograd_run_w(const gemm_kernel *kr, const conv_shape *s, int n, const float *x,
-                           const float *w, float *u, const conv_epilogue *e, float *y,
-                           float *scratch, size_t scratch_stride, int n_threads) {
-    if (!u || wino_fused(kr, s, n)) {
-        run(kr, s, n, x, w, NULL, e, y, scratch, scratch_stride, n_threads);
+                           const float *w, float *u, size_t u_floats, const conv_epilogue *e,
+                           float *y, float *scratch, size_t scratch_stride, int n_threads) {
+    if (!u || wino_fused(kr, s, n)) { /* u, if there, may hold the shared input transform */
+        run(kr, s, n, x, w, NULL, u, u ? u_floats : 0, e, y, scratch, scratch_stride, n_threads);
         return;
     }
     double t = wino_phase_on ? phase_now() : 0;
     wino_transform_weights(w, s->oc, s->ic, kr->mr, u, n_threads);
     phase_mark(wino_phase_on, WINO_PH_U, &t);
-    run(kr, s, n, x, NULL, u, e, y, scratch, scratch_stride, n_threads);
+    run(kr, s, n, x, NULL, u, NULL, 0, e, y, scratch, scratch_stride, n_threads);
 }

@@ -65,7 +65,12 @@ extern double wino_phase_sec[WINO_PHASES];
 
 int wino_fused(const gemm_kernel *kr, const conv_shape *s, int n);
 void conv2d_winograd_run_w(const gemm_kernel *kr, const conv_shape *s, int n, const float *x,
-                           const float *w, float *u, const conv_epilogue *e, float *y,
-                           float *scratch, size_t scratch_stride, int n_threads);
+                           const float *w, float *u, size_t u_floats, const conv_epilogue *e,
+                           float *y, float *scratch, size_t scratch_stride, int n_threads);
+/* Floats of u that let conv2d_winograd_run_w run shape s at any batch up to max_batch with
+ * nothing repeated: U where the conv is several tile blocks, and where one block is split
+ * over threads, room for its input transform, done once (with less room, or u NULL, each
+ * task transforms the input itself: the same bits either way). */
+size_t wino_work_floats(const gemm_kernel *kr, const conv_shape *s, int max_batch);
 
 #endif
