@@ -156,52 +156,56 @@ static inline void vrow8(const simde__m256 z[4], float *v, size_t xs, simde__m25
     }
 }
 
-/* columns s..s+7 of row (w columns), zero outside [0, w); s >= -1. Only columns inside are
- * read (masked loads), and no pointer outside the row is formed. */
-static inline simde__m256 load_cols(const float *row, int w, int s) {
-    const simde__m256i lane = simde_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    if (s >= 0 && s + 8 <= w) return simde_mm256_loadu_ps(row + s);
-    if (s >= w) return simde_mm256_setzero_ps();
-    if (s >= 0)
-        return simde_mm256_maskload_ps(row + s,
-                                       simde_mm256_cmpgt_epi32(simde_mm256_set1_epi32(w - s), lane));
-    /* s == -1: columns 0..6 moved up one lane, lane 0 zero */
-    const simde__m256 v =
-        w >= 8 ? simde_mm256_loadu_ps(row)
-               : simde_mm256_maskload_ps(row, simde_mm256_cmpgt_epi32(simde_mm256_set1_epi32(w), lane));
-    const simde__m256 up =
-        simde_mm256_permutevar8x32_ps(v, simde_mm256_setr_epi32(0, 0, 1, 2, 3, 4, 5, 6));
-    return simde_mm256_blend_ps(up, simde_mm256_setzero_ps(), 1);
-}
-
-/* winograd.c's input_run: V = B^T d B for tiles tx0..tx0+len-1 of tile row ty of the plane
- * xc [h][w], V[xi] of tile t at out[xi * xs + t]. Groups of 8 tiles whose 18 columns lie
- * inside the row load straight from it; at the image edges the columns outside come in as
- * zeros (load_cols). Lanes past len are computed on zeros or junk and not stored. */
+/* winograd.c's input_run: V = B^T d B for tiles tx0..tx0+len-1 (len <= 32) of tile row ty
+ * of the plane xc [h][w], V[xi] of tile t at out[xi * xs + t]. The 4 input rows under the
+ * run are read in place when every column the 8-tile groups load lies inside the image;
+ * otherwise (every run at the left or right edge) they are first copied into zero-bordered
+ * rows, so the groups always load plain vectors (the same values: zeros outside). Lanes
+ * past len are computed on zeros or junk and not stored. */
+#define IN_PAD 72 /* columns a run's groups load: 2 * 24 + 18 for len <= 32, rounded up */
+#if defined(__GNUC__) && !defined(__clang__)
+/* the row copies stay inline vector moves (GCC would call memcpy for each, ~1/3 of the time) */
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+#endif
 void sculpt_wino_input__avx2(const float *xc, int h, int w, int ty, int tx0, int len, float *out,
                              size_t xs) {
+    const int cs = 2 * tx0 - 1, span = 2 * ((len - 1) / 8 * 8) + 18; /* columns cs .. + span */
+    const int inside = cs >= 0 && cs + span <= w;
+    float pad[4][IN_PAD] __attribute__((aligned(32)));
+    const float *rp[4]; /* column cs of each input row, NULL above or below the image */
+    for (int r = 0; r < 4; r++) {
+        const int iy = 2 * ty - 1 + r;
+        if (iy < 0 || iy >= h) {
+            rp[r] = NULL;
+            continue;
+        }
+        const float *row = xc + (size_t)iy * w;
+        if (inside) {
+            rp[r] = row + cs;
+            continue;
+        }
+        /* pad[r][j] = column cs + j: zero, then columns [lo, hi) copied in vectors */
+        const int lo = cs < 0 ? -cs : 0, hi = w - cs < span ? w - cs : span;
+        float *pr = pad[r];
+        for (int j = 0; j < IN_PAD; j += 8) simde_mm256_store_ps(pr + j, simde_mm256_setzero_ps());
+        int j = lo;
+        for (; j + 8 <= hi; j += 8) simde_mm256_storeu_ps(pr + j, simde_mm256_loadu_ps(row + cs + j));
+        for (; j < hi; j++) pr[j] = row[cs + j];
+        rp[r] = pr;
+    }
     for (int k0 = 0; k0 < len; k0 += 8) {
-        const int n = len - k0 < 8 ? len - k0 : 8, c0 = 2 * (tx0 + k0) - 1;
-        const int inside = c0 >= 0 && c0 + 18 <= w;
+        const int n = len - k0 < 8 ? len - k0 : 8;
         simde__m256 d[4][4]; /* [input row][columns 0..7, 8..15, 2..9, 10..17] */
         for (int r = 0; r < 4; r++) {
-            const int iy = 2 * ty - 1 + r;
-            if (iy < 0 || iy >= h) {
+            if (!rp[r]) {
                 for (int q = 0; q < 4; q++) d[r][q] = simde_mm256_setzero_ps();
                 continue;
             }
-            const float *row = xc + (size_t)iy * w;
-            if (inside) {
-                d[r][0] = simde_mm256_loadu_ps(row + c0);
-                d[r][1] = simde_mm256_loadu_ps(row + c0 + 8);
-                d[r][2] = simde_mm256_loadu_ps(row + c0 + 2);
-                d[r][3] = simde_mm256_loadu_ps(row + c0 + 10);
-            } else {
-                d[r][0] = load_cols(row, w, c0);
-                d[r][1] = load_cols(row, w, c0 + 8);
-                d[r][2] = load_cols(row, w, c0 + 2);
-                d[r][3] = load_cols(row, w, c0 + 10);
-            }
+            const float *c = rp[r] + 2 * k0;
+            d[r][0] = simde_mm256_loadu_ps(c);
+            d[r][1] = simde_mm256_loadu_ps(c + 8);
+            d[r][2] = simde_mm256_loadu_ps(c + 2);
+            d[r][3] = simde_mm256_loadu_ps(c + 10);
         }
         const simde__m256i mask = simde_mm256_cmpgt_epi32(
             simde_mm256_set1_epi32(n), simde_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
