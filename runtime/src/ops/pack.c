@@ -105,9 +105,9 @@ static void pack_b_panel(const conv_shape *s, const float *x, int k0, int kc, in
         }
         return;
     }
-    /* stride 1: the columns split into runs along one output row each (one run for a
-     * 16-wide panel of a 32-wide image, two to four for 8x8 and 4x4), and each k row of a
-     * run is a contiguous piece of one input row, zero outside the image */
+    /* the columns split into runs along one output row each (one run for a 16-wide panel
+     * of a 32-wide image, two to four for 8x8 and 4x4), and each k row of a run is a piece
+     * of one input row (every stride-th value), zero outside the image */
     int iy0[GEMM_MAX_NR], ix0[GEMM_MAX_NR], rj[GEMM_MAX_NR + 1], nrun = 0;
     for (int j = 0; j < jw; j++) {
         int p = j0 + j, oy = p / s->ow, ox = p % s->ow;
@@ -116,11 +116,11 @@ static void pack_b_panel(const conv_shape *s, const float *x, int k0, int kc, in
         if (j == 0 || iy0[j] != iy0[j - 1]) rj[nrun++] = j;
     }
     rj[nrun] = jw;
-    const int runs = s->stride == 1;
+    const int st = s->stride;
     /* small images (a panel spans several output rows): each channel is first copied into
      * a zero-bordered image, so every run is one unconditional copy (the same values) */
     const int pw = s->w + s->pad_l + s->pad_r, ph = s->h + s->pad_t + s->pad_b;
-    if (runs && nrun > 1 && pw * ph <= PAD_IMG_MAX) {
+    if (st == 1 && nrun > 1 && pw * ph <= PAD_IMG_MAX) {
         float pad[PAD_IMG_MAX];
         int ic = k0 / khw, ky = (k0 % khw) / s->kw, kx = (k0 % khw) % s->kw, have = -1;
         for (int kk = 0; kk < kc; kk++) {
@@ -155,16 +155,16 @@ static void pack_b_panel(const conv_shape *s, const float *x, int k0, int kc, in
             kx = 0;
             if (++ky == s->kh) { ky = 0; ic++; }
         }
-        if (runs) {
-            for (int r = 0; r < nrun; r++) {
-                const int ja = rj[r], len = rj[r + 1] - ja;
-                const int iy = iy0[ja] + cky, xs = ix0[ja] + ckx;
-                float *dr = dk + ja;
-                if (iy < 0 || iy >= s->h) {
-                    for (int j = 0; j < len; j++) dr[j] = 0.0f;
-                    continue;
-                }
-                const float *row = xc + (int64_t)iy * s->w;
+        for (int r = 0; r < nrun; r++) {
+            const int ja = rj[r], len = rj[r + 1] - ja;
+            const int iy = iy0[ja] + cky, xs = ix0[ja] + ckx;
+            float *dr = dk + ja;
+            if (iy < 0 || iy >= s->h) {
+                for (int j = 0; j < len; j++) dr[j] = 0.0f;
+                continue;
+            }
+            const float *row = xc + (int64_t)iy * s->w;
+            if (st == 1) {
                 if (xs >= 0 && xs + len <= s->w && len == 16) { /* interior, the common case */
                     memcpy(dr, row + xs, 16 * sizeof(float));
                     continue;
@@ -173,13 +173,16 @@ static void pack_b_panel(const conv_shape *s, const float *x, int k0, int kc, in
                 const int lo = xs < 0 ? (-xs < len ? -xs : len) : 0;
                 const int hi = s->w - xs < len ? (s->w - xs > lo ? s->w - xs : lo) : len;
                 copy_or_zero(dr, row, xs, lo, hi, len);
+                continue;
             }
-            for (int j = jw; j < nr; j++) dk[j] = 0.0f;
-            continue;
-        }
-        for (int j = 0; j < jw; j++) {
-            const int iy = iy0[j] + cky, ix = ix0[j] + ckx;
-            dk[j] = (iy >= 0 && iy < s->h && ix >= 0 && ix < s->w) ? xc[(int64_t)iy * s->w + ix] : 0.0f;
+            /* column xs + st*j lies in the image for lo <= j < hi */
+            int lo = xs < 0 ? (-xs + st - 1) / st : 0;
+            int hi = xs <= s->w - 1 ? (s->w - 1 - xs) / st + 1 : 0;
+            lo = lo < len ? lo : len;
+            hi = hi < lo ? lo : hi > len ? len : hi;
+            for (int j = 0; j < lo; j++) dr[j] = 0.0f;
+            for (int j = lo; j < hi; j++) dr[j] = row[xs + st * j];
+            for (int j = hi; j < len; j++) dr[j] = 0.0f;
         }
         for (int j = jw; j < nr; j++) dk[j] = 0.0f;
     }
