@@ -16,6 +16,7 @@
 typedef struct opts {
     const char *weights, *ref, *isa, *precision, *conv;
     int batch, threads, warmup, iters;
+    int scaling; /* > 0: also a context with this many threads, evaluations alternating */
 } opts;
 
 static long rss_kb(void) { /* current resident set, from /proc (0 where there is none) */
@@ -81,13 +82,14 @@ static double rel_l2_vs(const char *path, const float *out, size_t n) {
 
 static void usage(void) {
     fprintf(stderr, "usage: bench_unet --weights W [--batch 1] [--threads 1] [--warmup 1] [--iters 3]\n"
+                    "                  [--scaling T2] (also T2 threads, evaluations alternating: a SCALING line)\n"
                     "                  [--isa scalar|avx2|avx512|neon] [--precision f32|bf16|f16] [--ref out.f32]\n"
                     "                  [--conv auto|direct|winograd]\n"
                     "prints one 'RESULT runtime=sculpt ...' line (ms per evaluation, peak RSS, checksum)\n");
 }
 
 int main(int argc, char **argv) {
-    opts o = {NULL, NULL, NULL, "f32", "auto", 1, 1, 1, 3};
+    opts o = {NULL, NULL, NULL, "f32", "auto", 1, 1, 1, 3, 0};
     for (int i = 1; i < argc; i += 2) { /* every option takes a value */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int rc = 0;
@@ -101,6 +103,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--threads")) rc = parse_int(a, v, 0, 1024, &o.threads);
         else if (!strcmp(a, "--warmup")) rc = parse_int(a, v, 0, 1000, &o.warmup);
         else if (!strcmp(a, "--iters")) rc = parse_int(a, v, 1, 100000, &o.iters);
+        else if (!strcmp(a, "--scaling")) rc = parse_int(a, v, 1, 1024, &o.scaling);
         else rc = -1;
         if (rc) {
             usage();
@@ -132,9 +135,9 @@ int main(int argc, char **argv) {
     long base_rss = rss_kb();
     int status = 1;
     sculpt_model *m = NULL;
-    sculpt_ctx *c = NULL;
-    float *x = NULL, *t = NULL, *out = NULL;
-    double *ms = NULL;
+    sculpt_ctx *c = NULL, *c2 = NULL;
+    float *x = NULL, *t = NULL, *out = NULL, *out2 = NULL;
+    double *ms = NULL, *ms2 = NULL;
     char err[512] = "";
     sculpt_status st = sculpt_model_open(o.weights, 0, &m, err, sizeof err);
     if (st != SCULPT_OK) {
@@ -152,13 +155,25 @@ int main(int argc, char **argv) {
                 sculpt_ctx_errmsg(c)[0] ? sculpt_ctx_errmsg(c) : sculpt_status_string(st));
         goto done;
     }
+    if (o.scaling) {
+        sculpt_ctx_options co2 = co;
+        co2.n_threads = o.scaling;
+        st = sculpt_ctx_create(m, &co2, &c2);
+        if (st != SCULPT_OK) {
+            fprintf(stderr, "bench_unet: sculpt_ctx_create(threads %d): %s\n", o.scaling,
+                    sculpt_ctx_errmsg(c2)[0] ? sculpt_ctx_errmsg(c2) : sculpt_status_string(st));
+            goto done;
+        }
+    }
     size_t in_n = (size_t)o.batch * (size_t)cfg->in_channels * (size_t)cfg->sample_size * (size_t)cfg->sample_size;
     size_t out_n = in_n / (size_t)cfg->in_channels * (size_t)cfg->out_channels;
     x = malloc(in_n * sizeof *x);
     t = malloc((size_t)o.batch * sizeof *t);
     out = malloc(out_n * sizeof *out);
     ms = malloc((size_t)o.iters * sizeof *ms);
-    if (!x || !t || !out || !ms) {
+    ms2 = malloc((size_t)o.iters * sizeof *ms2);
+    out2 = malloc(out_n * sizeof *out2);
+    if (!x || !t || !out || !ms || !ms2 || !out2) {
         fprintf(stderr, "bench_unet: out of memory for batch %d\n", o.batch);
         goto done;
     }
@@ -174,9 +189,28 @@ int main(int argc, char **argv) {
             goto done;
         }
         if (i >= o.warmup) ms[i - o.warmup] = b - a;
+        if (!c2) continue;
+        /* --scaling: the other thread count right after, so both see the same machine */
+        a = now_ms();
+        st = sculpt_ctx_eval(c2, o.batch, x, t, out2);
+        b = now_ms();
+        if (st != SCULPT_OK) {
+            fprintf(stderr, "bench_unet: sculpt_ctx_eval(batch %d, %d threads): %s\n", o.batch, o.scaling,
+                    sculpt_ctx_errmsg(c2));
+            goto done;
+        }
+        if (i >= o.warmup) ms2[i - o.warmup] = b - a;
     }
     qsort(ms, (size_t)o.iters, sizeof *ms, cmp_double);
     double med = o.iters % 2 ? ms[o.iters / 2] : 0.5 * (ms[o.iters / 2 - 1] + ms[o.iters / 2]);
+    if (c2) {
+        qsort(ms2, (size_t)o.iters, sizeof *ms2, cmp_double);
+        const double med2 = o.iters % 2 ? ms2[o.iters / 2] : 0.5 * (ms2[o.iters / 2 - 1] + ms2[o.iters / 2]);
+        printf("SCALING runtime=sculpt batch=%d threads=%d,%d ms_med=%.2f,%.2f ms_min=%.2f,%.2f iters=%d "
+               "speedup_med=%.3f speedup_min=%.3f same_bits=%d\n",
+               o.batch, o.threads, o.scaling, med, med2, ms[0], ms2[0], o.iters, med / med2, ms[0] / ms2[0],
+               memcmp(out, out2, out_n * sizeof *out) == 0);
+    }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     char rel[64] = "";
@@ -192,6 +226,9 @@ int main(int argc, char **argv) {
     status = 0;
 done:
     free(ms);
+    free(ms2);
+    free(out2);
+    sculpt_ctx_destroy(c2);
     free(out);
     free(t);
     free(x);

@@ -11,7 +11,7 @@ usage() {
 usage: bench/run.sh [--build DIR] [--weights FILE] [--batches 1,8,16] [--threads 1,2]
                     [--warmup N] [--iters N] [--full] [--isa I] [--precision P] [--conv C]
                     [--no-torch] [--no-ort] [--torch-jit] [--no-peak] [--stat med|min] [--rounds N]
-                    [--table-from LOG]
+                    [--scaling] [--table-from LOG]
   --build DIR   meson build dir holding bench/bench_unet and bench/fma_peak
                 (default: $MESON_BUILD_ROOT when run as `ninja bench-unet`)
   --weights F   flat weight file (default: the full-size random model of
@@ -23,6 +23,9 @@ usage: bench/run.sh [--build DIR] [--weights FILE] [--batches 1,8,16] [--threads
                         missing and it has onnxruntime, ONNX Runtime runs through ort_bench.py
   --table-from LOG   print the table of an earlier run's bench/out/last-run.txt
   --stat med|min     the table's times: median (default) or best of the timed runs
+  --scaling          also time sculpt at 1 and at the largest --threads count in one
+                     process, evaluations alternating (bench_unet --scaling): a speed-up
+                     that drifting load on a shared host cannot skew
   --rounds N         run every configuration's runtimes N times, round-robin (torch, ort,
                      sculpt, next configuration, ..., then again); each cell is the best
                      round's value: a burst of load on a shared host then hits one round of
@@ -42,7 +45,7 @@ BATCHES=1,8,16
 THREADS=1,2
 WARMUP=1
 ITERS=
-FULL=0 TORCH=1 ORT=1 JIT=0 PEAK=1 ROUNDS=1
+FULL=0 TORCH=1 ORT=1 JIT=0 PEAK=1 ROUNDS=1 SCALING=0
 SCULPT_ARGS=()
 PY=${SCULPT_BENCH_PY:-/usr/bin/python3} # a python3 with torch (Debian's python3-torch here)
 ORT_PY=0 # 1: time ONNX Runtime through python onnxruntime (ort_bench.py) instead of Node
@@ -121,6 +124,7 @@ while [ $# -gt 0 ]; do
     --no-peak) PEAK=0; shift ;;
     --stat) STAT=$2; shift 2
       [ "$STAT" = med ] || [ "$STAT" = min ] || { echo "run.sh: --stat is med or min" >&2; exit 2; } ;;
+    --scaling) SCALING=1; shift ;;
     --rounds) ROUNDS=$2; shift 2
       [[ "$ROUNDS" =~ ^[1-9][0-9]?$ ]] || { echo "run.sh: --rounds is 1..99" >&2; exit 2; } ;;
     --table-from) TABLE_FROM=$2; shift 2 ;;
@@ -243,9 +247,26 @@ for b in "${BL[@]}"; do
 done
 done
 
+# --- 1 -> T threads in one process, alternating evaluations ---
+TMAX=$(tr ',' '\n' <<<"$THREADS" | sort -n | tail -1)
+if [ "$SCALING" = 1 ] && [ "$TMAX" -gt 1 ]; then
+  for b in "${BL[@]}"; do
+    if [ -n "$ITERS" ]; then n=$ITERS; elif [ "$FULL" = 1 ]; then n=$([ "$b" -le 2 ] && echo 10 || echo 5);
+    else n=$([ "$b" -le 2 ] && echo 3 || echo 2); fi
+    echo "batch $b: 1 and $TMAX threads alternating, $WARMUP warm-up + $n timed evaluations each" >&2
+    line=$(OMP_NUM_THREADS=$TMAX "$BENCH_UNET" --weights "$WEIGHTS" --batch "$b" --threads 1 --scaling "$TMAX" \
+           --warmup "$WARMUP" --iters "$n" "${SCULPT_ARGS[@]}" 2>>"$LOG" | grep '^SCALING')
+    [ -n "$line" ] && { echo "$line" >>"$LOG"; echo "  $line" >&2; }
+  done
+fi
+
 # --- the table ---
 {
   echo
   grep -E '^(RESULT|fma_peak) ' "$LOG" | table
+  grep -E '^SCALING ' "$LOG" | awk '
+    function kv(line, key) { if (match(line, " " key "=[^ ]*")) return substr(line, RSTART + length(key) + 2, RLENGTH - length(key) - 2); return "" }
+    { printf "sculpt speed-up, threads %s alternating in one process, batch %s: %sx (median), %sx (best); same bits: %s\n",
+        kv($0, "threads"), kv($0, "batch"), kv($0, "speedup_med"), kv($0, "speedup_min"), kv($0, "same_bits") == "1" ? "yes" : "NO" }'
 } | tee -a "$LOG"
 say "load average at end: $(cut -d' ' -f1-3 /proc/loadavg); raw results: $LOG"
