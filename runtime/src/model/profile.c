@@ -89,4 +89,7 @@ void unet_prof_print(const unet_prof *p, const char *model, int n_threads, int b
             1e3 * wino_phase_sec[4] / ev);
 }
 
-void unet_prof_free(unet_prof *p) { free(p); }
+void unet_prof_free(unet_prof *p) {
+    if (p) wino_phase_on = 0;
+    free(p);
+}

@@ -1,7 +1,8 @@
 /* profile.h — per-layer wall time of sculpt_ctx_eval, for finding where time goes and what
  * fails to scale with threads. Off unless SCULPT_PROFILE is set when the context is created;
  * then sculpt_ctx_destroy prints one table to stderr (ms per evaluation, GFLOP/s, share).
- * Off, each op costs one NULL test. */
+ * Off, each op costs one NULL test. A diagnostic for one context at a time: the Winograd
+ * phase times are process-wide counters (ops/winograd.h). */
 #ifndef SCULPT_PROFILE_H
 #define SCULPT_PROFILE_H
 
