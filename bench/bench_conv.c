@@ -33,19 +33,6 @@ static void *xmalloc(size_t floats) {
     return p;
 }
 
-static int parse_int(const char *flag, const char *v, int lo, int hi, int *out) {
-    char *end;
-    errno = 0;
-    long x = v ? strtol(v, &end, 10) : 0;
-    if (!v || end == v || *end || errno || x < lo || x > hi) {
-        fprintf(stderr, "bench_conv: %s '%s' must be an integer in %d..%d\n", flag,
-                v ? v : "", lo, hi);
-        return -1;
-    }
-    *out = (int)x;
-    return 0;
-}
-
 typedef struct shape { int ic, oc, hw; } shape;
 
 int main(int argc, char **argv) {
@@ -53,13 +40,13 @@ int main(int argc, char **argv) {
     const char *isa = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--threads")) { if (parse_int(a, v, 1, 256, &threads)) return 2; i++; }
-        else if (!strcmp(a, "--batch")) { if (parse_int(a, v, 1, 1024, &batch)) return 2; i++; }
-        else if (!strcmp(a, "--reps")) { if (parse_int(a, v, 1, 1000, &reps)) return 2; i++; }
+        if (!strcmp(a, "--threads")) { if (bench_parse_int("bench_conv", a, v, 1, 256, &threads)) return 2; i++; }
+        else if (!strcmp(a, "--batch")) { if (bench_parse_int("bench_conv", a, v, 1, 1024, &batch)) return 2; i++; }
+        else if (!strcmp(a, "--reps")) { if (bench_parse_int("bench_conv", a, v, 1, 1000, &reps)) return 2; i++; }
         else if (!strcmp(a, "--isa") && v) { isa = v; i++; }
         else if (!strcmp(a, "--noref")) ref = 0;
         else if (!strcmp(a, "--portable")) wino_portable_weights = wino_portable_io = 1;
-        else if (!strcmp(a, "--shape")) { if (parse_int(a, v, 0, 8, &only)) return 2; i++; }
+        else if (!strcmp(a, "--shape")) { if (bench_parse_int("bench_conv", a, v, 0, 8, &only)) return 2; i++; }
         else {
             fprintf(stderr, "usage: bench_conv [--threads N] [--batch N] [--isa NAME] [--reps N]"
                             " [--noref] [--shape I] [--portable]\n");

@@ -45,18 +45,6 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static int parse_int(const char *flag, const char *v, int lo, int hi, int *out) {
-    char *end;
-    errno = 0;
-    long x = v ? strtol(v, &end, 10) : 0;
-    if (!v || end == v || *end || errno || x < lo || x > hi) {
-        fprintf(stderr, "bench_unet: %s '%s' must be an integer in %d..%d\n", flag, v ? v : "", lo, hi);
-        return -1;
-    }
-    *out = (int)x;
-    return 0;
-}
-
 /* Relative L2 distance of out[n] to the raw f32 file `path`; -1 when it cannot be compared. */
 static double rel_l2_vs(const char *path, const float *out, size_t n) {
     FILE *f = fopen(path, "rb");
@@ -99,11 +87,11 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--isa")) o.isa = v;
         else if (!strcmp(a, "--precision")) o.precision = v;
         else if (!strcmp(a, "--conv")) o.conv = v;
-        else if (!strcmp(a, "--batch")) rc = parse_int(a, v, 1, 4096, &o.batch);
-        else if (!strcmp(a, "--threads")) rc = parse_int(a, v, 0, 1024, &o.threads);
-        else if (!strcmp(a, "--warmup")) rc = parse_int(a, v, 0, 1000, &o.warmup);
-        else if (!strcmp(a, "--iters")) rc = parse_int(a, v, 1, 100000, &o.iters);
-        else if (!strcmp(a, "--scaling")) rc = parse_int(a, v, 1, 1024, &o.scaling);
+        else if (!strcmp(a, "--batch")) rc = bench_parse_int("bench_unet", a, v, 1, 4096, &o.batch);
+        else if (!strcmp(a, "--threads")) rc = bench_parse_int("bench_unet", a, v, 0, 1024, &o.threads);
+        else if (!strcmp(a, "--warmup")) rc = bench_parse_int("bench_unet", a, v, 0, 1000, &o.warmup);
+        else if (!strcmp(a, "--iters")) rc = bench_parse_int("bench_unet", a, v, 1, 100000, &o.iters);
+        else if (!strcmp(a, "--scaling")) rc = bench_parse_int("bench_unet", a, v, 1, 1024, &o.scaling);
         else rc = -1;
         if (rc) {
             usage();

@@ -1,12 +1,31 @@
 /* bench_util.h — the few helpers every C benchmark here uses: a monotonic clock in ms,
- * a reproducible uniform fill, relative L2 error and an FNV-1a checksum of f32 bits. */
+ * a reproducible uniform fill, relative L2 error, an FNV-1a checksum of f32 bits and an
+ * integer option parser. */
 #ifndef SCULPT_BENCH_UTIL_H
 #define SCULPT_BENCH_UTIL_H
 
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* *out = v as an integer in lo..hi; else one line "prog: flag 'v' must be ..." on stderr
+ * and -1 (v NULL: the option had no value). */
+static inline int bench_parse_int(const char *prog, const char *flag, const char *v, int lo,
+                                  int hi, int *out) {
+    char *end;
+    errno = 0;
+    long x = v ? strtol(v, &end, 10) : 0;
+    if (!v || end == v || *end || errno || x < lo || x > hi) {
+        fprintf(stderr, "%s: %s '%s' must be an integer in %d..%d\n", prog, flag, v ? v : "", lo, hi);
+        return -1;
+    }
+    *out = (int)x;
+    return 0;
+}
 
 static inline double now_ms(void) {
     struct timespec ts;

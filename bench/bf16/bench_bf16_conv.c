@@ -35,18 +35,6 @@ static void *xmalloc(size_t bytes) { /* 64-byte aligned, as the model's arena */
     return p;
 }
 
-static int parse_int(const char *flag, const char *v, int lo, int hi, int *out) {
-    char *end;
-    errno = 0;
-    long x = v ? strtol(v, &end, 10) : 0;
-    if (!v || end == v || *end || errno || x < lo || x > hi) {
-        fprintf(stderr, "bench_bf16_conv: %s '%s' must be an integer in %d..%d\n", flag, v ? v : "", lo, hi);
-        return -1;
-    }
-    *out = (int)x;
-    return 0;
-}
-
 typedef struct shape { const char *what; int ic, oc, k, stride, hw; } shape;
 
 /* The UNet's convolutions (block_out_channels 128, 256, 256, 256; 32 -> 4 pixels). */
@@ -98,12 +86,12 @@ int main(int argc, char **argv) {
     const char *want = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--threads")) { if (parse_int(a, v, 1, 256, &threads)) return 2; i++; }
-        else if (!strcmp(a, "--batch")) { if (parse_int(a, v, 1, 1024, &only_batch)) return 2; i++; }
-        else if (!strcmp(a, "--reps")) { if (parse_int(a, v, 1, 1000, &reps)) return 2; i++; }
+        if (!strcmp(a, "--threads")) { if (bench_parse_int("bench_bf16_conv", a, v, 1, 256, &threads)) return 2; i++; }
+        else if (!strcmp(a, "--batch")) { if (bench_parse_int("bench_bf16_conv", a, v, 1, 1024, &only_batch)) return 2; i++; }
+        else if (!strcmp(a, "--reps")) { if (bench_parse_int("bench_bf16_conv", a, v, 1, 1000, &reps)) return 2; i++; }
         else if (!strcmp(a, "--kernel") && v) { want = v; i++; }
-        else if (!strcmp(a, "--kc")) { if (parse_int(a, v, 32, 1024, &kc) || kc % 32) return 2; i++; }
-        else if (!strcmp(a, "--nc")) { if (parse_int(a, v, 32, 8192, &nc) || nc % 32) return 2; i++; }
+        else if (!strcmp(a, "--kc")) { if (bench_parse_int("bench_bf16_conv", a, v, 32, 1024, &kc) || kc % 32) return 2; i++; }
+        else if (!strcmp(a, "--nc")) { if (bench_parse_int("bench_bf16_conv", a, v, 32, 8192, &nc) || nc % 32) return 2; i++; }
         else if (!strcmp(a, "--pack")) pack = 1;
         else {
             fprintf(stderr, "usage: bench_bf16_conv [--threads N] [--batch N] [--reps N] "

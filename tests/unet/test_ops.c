@@ -12,6 +12,7 @@
 #include "sculpt.h"
 #include "test.h"
 
+#include "conv_shapes.h"
 #include "emu_kernels.h"
 
 static uint32_t rng = 12345;
@@ -67,17 +68,8 @@ static void test_ukr(const gemm_kernel *kr) {
     }
 }
 
-typedef struct cshape { int ic, oc, k, stride, pt, pl, pb, pr, h, w, n, epi; } cshape;
-
 static void test_conv(const gemm_kernel *kr) {
-    static const cshape cs[] = {
-        {1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0},    {3, 5, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
-        {3, 7, 3, 1, 1, 1, 1, 1, 2, 2, 3, 7},    {5, 13, 3, 2, 0, 0, 1, 1, 8, 8, 1, 1},
-        {5, 13, 3, 2, 1, 1, 1, 1, 7, 9, 2, 3},   {17, 9, 3, 1, 1, 1, 1, 1, 9, 11, 3, 7},
-        {8, 6, 1, 1, 0, 0, 0, 0, 3, 5, 2, 5},    {300, 7, 3, 1, 1, 1, 1, 1, 4, 4, 1, 7},
-        {33, 50, 3, 2, 0, 0, 1, 1, 2, 2, 2, 1},  {16, 97, 1, 1, 0, 0, 0, 0, 13, 13, 1, 1},
-        {12, 20, 3, 1, 1, 1, 1, 1, 33, 17, 1, 7}, {40, 64, 3, 1, 1, 1, 1, 1, 12, 12, 1, 3},
-    };
+    static const cshape cs[] = {CONV_EDGE_SHAPES};
     for (size_t t = 0; t < sizeof cs / sizeof cs[0]; t++) {
         const cshape *c = &cs[t];
         conv_shape s;
