@@ -83,17 +83,18 @@ int main(int argc, char **argv) {
         const conv_epilogue e = {bias, NULL, 0, NULL};
         float *pa = xmalloc(gemm_packed_a_floats(sh->oc, sh->ic * 9, kr->mr));
         gemm_pack_a(w, SCULPT_DT_F32, sh->oc, sh->ic * 9, kr->mr, pa);
-        const size_t ds = conv2d_scratch_floats(kr), ws = wino_scratch_floats(kr, sh->oc);
+        const size_t ds = conv2d_scratch_floats(kr), ws = wino_scratch_floats(kr, &s);
         float *dscr = xmalloc(ds * threads), *wscr = xmalloc(ws * threads);
         const size_t uf = wino_work_floats(kr, &s, batch);
-        float *u = xmalloc(uf > wino_u_floats(sh->oc, sh->ic, kr->mr) ? uf : wino_u_floats(sh->oc, sh->ic, kr->mr));
+        const size_t un = wino_u_floats(sh->oc, sh->ic, kr->mr, wino_tile(&s));
+        float *u = xmalloc(uf > un ? uf : un);
         float *yf = xmalloc(ny), *ya = xmalloc(ny);
         double td = 1e30, tw = 1e30, tu = 1e30, tf = 1e30, ta = 1e30;
         for (int r = 0; r <= reps; r++) { /* rep 0 warms up; the paths interleave */
             double t0 = now_ms();
             conv2d_run(kr, &s, batch, x, pa, &e, y, dscr, ds, threads);
             double t1 = now_ms();
-            wino_transform_weights(w, sh->oc, sh->ic, kr->mr, u, threads);
+            wino_transform_weights(w, sh->oc, sh->ic, kr->mr, wino_tile(&s), u, threads);
             double t2 = now_ms();
             conv2d_winograd_run(kr, &s, batch, x, u, &e, yw, wscr, ws, threads);
             double t3 = now_ms();

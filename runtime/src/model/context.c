@@ -102,10 +102,10 @@ size_t unet_plan(const unet_weights *w, int max_batch, int n_threads, const gemm
         if (bk || !unet_conv_wino(cv, algo)) continue;
         /* a conv that is one tile block even at max_batch transforms its weights inside
          * the GEMM and needs no U (fewer items are fewer tiles) */
-        if (!wino_fused(kr, &cv->s, max_batch)) u_max = max_sz(u_max, wino_u_floats(cv->oc, cv->ic, kr->mr));
+        if (!wino_fused(kr, &cv->s, max_batch)) u_max = max_sz(u_max, wino_u_floats(cv->oc, cv->ic, kr->mr, wino_tile(&cv->s)));
         /* and where one tile block is split over threads, its input transformed once */
         if (n_threads > 1) u_max = max_sz(u_max, wino_work_floats(kr, &cv->s, max_batch));
-        wino_scr = max_sz(wino_scr, wino_scratch_floats(kr, cv->oc));
+        wino_scr = max_sz(wino_scr, wino_scratch_floats(kr, &cv->s));
     }
     b->wino_u = u_max ? take(&p, u_max) : NULL;
     b->wino_u_floats = u_max;

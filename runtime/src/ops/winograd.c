@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "winograd.h"
+#include "winograd_int.h"
 
 /* Blocking, fixed for every thread count. WINO_KC: input channels per B-panel set (the sum
  * over ic runs in these blocks, so it fixes the result); WINO_NT: tiles per block, rounded up
@@ -71,7 +72,16 @@ int conv_winograd_fits(const conv_shape *s) {
 
 size_t wino_u_stride(int oc, int ic, int mr) { return skewed((size_t)round_up(oc, mr) * ic); }
 
-size_t wino_u_floats(int oc, int ic, int mr) { return 16 * wino_u_stride(oc, ic, mr); }
+size_t wino_u_floats(int oc, int ic, int mr, int m) {
+    return (size_t)wino_points(m) * wino_u_stride(oc, ic, mr);
+}
+
+int wino_force_tile;
+
+int wino_tile(const conv_shape *s) {
+    if (wino_force_tile == 2 || wino_force_tile == 4) return wino_force_tile;
+    return s->h >= WINO4_MIN && s->w >= WINO4_MIN ? 4 : 2;
+}
 
 /* G's sums over three rows (or columns) of ne lanes: s = ((g0 + g1) + g2) / 2,
  * d = ((g0 - g1) + g2) / 2 (rows 1 and 2 of G; rows 0 and 3 pick g0 and g2). */
@@ -125,12 +135,6 @@ static void weights_chunk(const float *w, int oc, int ic, int mr, int r, int c0,
 }
 
 #if defined(__x86_64__) || defined(__i386__)
-/* winograd_avx2.c: weights_panel for mr 6 and input_run; same arithmetic, same bits */
-void sculpt_wino_weights_6__avx2(const float *w, int oc, int ic, int r, int k0, int kc,
-                                 float *d, size_t xs);
-void sculpt_wino_output__avx2(const float *m, size_t xs, int len8, float *d0, float *d1);
-void sculpt_wino_input__avx2(const float *xc, int h, int w, int ty, int tx0, int len, float *out,
-                             size_t xs);
 static int cpu_avx2(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2");
@@ -156,16 +160,20 @@ static void phase_mark(int on, int ph, double *t) {
 }
 int wino_portable_io;      /* tests: 1 runs the portable input and output transforms only */
 
-/* U of panel r for input channels k0..k0+kc-1: lane (c - k0) * mr + i of matrix xi at
- * d + xi * xs. */
-static void weights_panel(const float *w, int oc, int ic, int mr, int r, int k0, int kc,
+/* U of panel r for input channels k0..k0+kc-1, tile m: lane (c - k0) * mr + i of matrix xi
+ * at d + xi * xs. */
+static void weights_panel(const float *w, int oc, int ic, int mr, int m, int r, int k0, int kc,
                           float *d, size_t xs) {
 #if defined(__x86_64__) || defined(__i386__)
     if (mr == 6 && !wino_portable_weights && cpu_avx2()) {
-        sculpt_wino_weights_6__avx2(w, oc, ic, r, k0, kc, d, xs);
+        sculpt_wino_weights_6__avx2(w, oc, ic, r, k0, kc, m, d, xs);
         return;
     }
 #endif
+    if (m == 4) {
+        wino4_weights_panel(w, oc, ic, mr, r, k0, kc, d, xs);
+        return;
+    }
     for (int c0 = k0; c0 < k0 + kc; c0 += WT_CB) {
         const int cb = k0 + kc - c0 < WT_CB ? k0 + kc - c0 : WT_CB;
         weights_chunk(w, oc, ic, mr, r, c0, cb, d + (size_t)(c0 - k0) * mr, xs);
@@ -175,17 +183,18 @@ static void weights_panel(const float *w, int oc, int ic, int mr, int r, int k0,
 typedef struct wt_job {
     const float *w;
     float *u;
-    int oc, ic, mr;
+    int oc, ic, mr, m;
 } wt_job;
 
 static void weights_task(void *arg, int r) {
     const wt_job *J = arg;
-    weights_panel(J->w, J->oc, J->ic, J->mr, r, 0, J->ic, J->u + (size_t)r * J->mr * J->ic,
+    weights_panel(J->w, J->oc, J->ic, J->mr, J->m, r, 0, J->ic, J->u + (size_t)r * J->mr * J->ic,
                   wino_u_stride(J->oc, J->ic, J->mr));
 }
 
-void wino_transform_weights(const float *w, int oc, int ic, int mr, float *u, int n_threads) {
-    wt_job J = {w, u, oc, ic, mr};
+void wino_transform_weights(const float *w, int oc, int ic, int mr, int m, float *u,
+                            int n_threads) {
+    wt_job J = {w, u, oc, ic, mr, m};
     const int panels = (oc + mr - 1) / mr;
     const int par = (double)oc * ic >= 16384.0;
     ops_parallel_for(n_threads, par, panels, weights_task, &J);
@@ -242,14 +251,18 @@ static void vrow(int len, int add, float a[4][GEMM_MAX_NR], float b[4][GEMM_MAX_
 /* V = B^T d B for tiles tx0..tx0+len-1 (len <= GEMM_MAX_NR) of tile row ty of one channel
  * plane xc [h][w]: rows combined first (B^T d), then along x. V[xi] of tile t goes to
  * out[xi * xs + t]. */
-static void input_run(const float *xc, int h, int w, int ty, int tx0, int len, float *out,
-                      size_t xs) {
+static void input_run(int m, const float *xc, int h, int w, int ty, int tx0, int len,
+                      float *out, size_t xs) {
 #if defined(__x86_64__) || defined(__i386__)
-    if (len >= WINO_IN_MIN && !wino_portable_io && cpu_avx2()) {
+    if (m == 2 && len >= WINO_IN_MIN && !wino_portable_io && cpu_avx2()) {
         sculpt_wino_input__avx2(xc, h, w, ty, tx0, len, out, xs);
         return;
     }
 #endif
+    if (m == 4) { /* the AVX2 one takes whole panels: input_channels */
+        wino4_input_run(xc, h, w, ty, tx0, len, out, xs);
+        return;
+    }
     float q[4][4][GEMM_MAX_NR]; /* [input row][column of the tile][tile] */
     for (int r = 0; r < 4; r++) {
         const int iy = 2 * ty - 1 + r;
@@ -312,10 +325,10 @@ static void epilogue_row(float *restrict d, int len, const float *bias, const fl
 
 /* ---- the driver ---- */
 
-size_t wino_scratch_floats(const gemm_kernel *kr, int oc_max) {
-    const int nt = block_tiles(kr);
-    return 16 * (v_stride(nt) + m_stride(round_up(oc_max > 0 ? oc_max : 1, kr->mr), nt) +
-                 ub_stride(kr->mr));
+size_t wino_scratch_floats(const gemm_kernel *kr, const conv_shape *s) {
+    const int nt = block_tiles(kr), oc = s->oc > 0 ? s->oc : 1;
+    return (size_t)wino_points(wino_tile(s)) *
+           (v_stride(nt) + m_stride(round_up(oc, kr->mr), nt) + ub_stride(kr->mr));
 }
 
 typedef struct wino_job {
@@ -328,6 +341,7 @@ typedef struct wino_job {
     float *y, *scratch;
     size_t scratch_stride;
     int64_t tiles; /* n * per_item */
+    int m, np;        /* the tile (2 or 4) and its transform points, (m + 2)^2 */
     int tw, per_item; /* tiles per tile row, per item */
     int nt, panels, nb_m, mc_panels;
 } wino_job;
@@ -343,12 +357,46 @@ static int run_at(const wino_job *J, int64_t g, int max, int *b, int *ty, int *t
 
 /* B panels of the block's cnt tiles for input channels k0..k0+kc-1: transform point xi's
  * panel q at v + xi * v_stride(nt) + q * kc * nr; columns past cnt zero. */
+/* the B panels' columns past the block's cnt tiles (k block of kc channels): zero, for
+ * channels c0..c1-1 */
+static void zero_tail(const wino_job *J, int cnt, int kc, int c0, int c1, float *v) {
+    const int nr = J->kr->nr, z = cnt % nr;
+    if (!z) return;
+    const size_t xs = v_stride(J->nt);
+    float *last = v + (size_t)(cnt / nr) * kc * nr;
+    for (int xi = 0; xi < J->np; xi++)
+        for (int c = c0; c < c1; c++)
+            memset(last + xi * xs + (size_t)c * nr + z, 0, (size_t)(nr - z) * sizeof(float));
+}
+
 static void input_channels(const wino_job *J, int64_t g0, int cnt, int k0, int kc, int c0,
                            int c1, float *v) {
     const conv_shape *s = J->s;
     const int nr = J->kr->nr;
     const int64_t hw = (int64_t)s->h * s->w;
     const size_t xs = v_stride(J->nt);
+#if defined(__x86_64__) || defined(__i386__)
+    if (J->m == 4 && !wino_portable_io && cpu_avx2()) { /* panel by panel, 8 tiles at a time */
+        for (int q0 = 0; q0 < cnt; q0 += nr) {
+            wino_run runs[GEMM_MAX_NR];
+            int nrun = 0;
+            for (int j = q0; j < cnt && j < q0 + nr;) {
+                int b;
+                wino_run *R = &runs[nrun++];
+                R->len = run_at(J, g0 + j, q0 + nr - j < cnt - j ? q0 + nr - j : cnt - j, &b,
+                                &R->ty, &R->tx);
+                R->x = J->x + ((int64_t)b * s->ic + k0) * hw;
+                j += R->len;
+            }
+            float *d = v + (size_t)(q0 / nr) * kc * nr;
+            for (int c = c0; c < c1; c++)
+                sculpt_wino4_input__avx2(runs, nrun, (size_t)c * hw, s->h, s->w,
+                                         d + (size_t)c * nr, xs);
+        }
+        zero_tail(J, cnt, kc, c0, c1, v);
+        return;
+    }
+#endif
     for (int j = 0; j < cnt;) {
         int b, ty, tx;
         const int room = cnt - j < nr - j % nr ? cnt - j : nr - j % nr;
@@ -356,16 +404,10 @@ static void input_channels(const wino_job *J, int64_t g0, int cnt, int k0, int k
         const float *xb = J->x + ((int64_t)b * s->ic + k0) * hw;
         float *d = v + (size_t)(j / nr) * kc * nr + j % nr;
         for (int c = c0; c < c1; c++)
-            input_run(xb + c * hw, s->h, s->w, ty, tx, len, d + (size_t)c * nr, xs);
+            input_run(J->m, xb + c * hw, s->h, s->w, ty, tx, len, d + (size_t)c * nr, xs);
         j += len;
     }
-    if (cnt % nr) {
-        const int z = cnt % nr;
-        float *last = v + (size_t)(cnt / nr) * kc * nr;
-        for (int xi = 0; xi < 16; xi++)
-            for (int c = c0; c < c1; c++)
-                memset(last + xi * xs + (size_t)c * nr + z, 0, (size_t)(nr - z) * sizeof(float));
-    }
+    zero_tail(J, cnt, kc, c0, c1, v);
 }
 
 static void input_block(const wino_job *J, int64_t g0, int cnt, int k0, int kc, float *v) {
@@ -374,8 +416,8 @@ static void input_block(const wino_job *J, int64_t g0, int cnt, int k0, int kc, 
 
 /* The shared B panels of the single tile block: k block kb's at vs + kb * 16 * v_stride. */
 #define VS_CHUNK 32 /* input channels per task of the shared input transform */
-static size_t v_shared_floats(int ic, int nt) {
-    return (size_t)((ic + WINO_KC - 1) / WINO_KC) * 16 * v_stride(nt);
+static size_t v_shared_floats(int ic, int nt, int np) {
+    return (size_t)((ic + WINO_KC - 1) / WINO_KC) * np * v_stride(nt);
 }
 
 static void vs_task(void *arg, int task) {
@@ -386,13 +428,13 @@ static void vs_task(void *arg, int task) {
     if (c0 >= kc) return;
     const int c1 = c0 + VS_CHUNK < kc ? c0 + VS_CHUNK : kc;
     const int cnt = J->tiles < J->nt ? (int)J->tiles : J->nt;
-    input_channels(J, 0, cnt, k0, kc, c0, c1, J->vs + (size_t)kb * 16 * v_stride(J->nt));
+    input_channels(J, 0, cnt, k0, kc, c0, c1, J->vs + (size_t)kb * J->np * v_stride(J->nt));
 }
 
-/* Outputs of the block's cnt tiles for channels o0..o1-1 from mbuf (16 matrices [rows][nt],
+/* Outputs of the block's cnt tiles for channels o0..o1-1 from mbuf (np matrices [rows][nt],
  * xs floats apart), written straight into y; a tile's outputs outside the image go to junk.
- * Channel-major, so each of the 16 matrices is read row by row. */
-static void output_block(const wino_job *J, int64_t g0, int cnt, int o0, int o1,
+ * Channel-major, so each of the np matrices is read row by row. F(2x2): */
+static void output_block2(const wino_job *J, int64_t g0, int cnt, int o0, int o1,
                          const float *mbuf, size_t xs) {
     const conv_shape *s = J->s;
     const conv_epilogue *e = &J->e;
@@ -425,6 +467,98 @@ static void output_block(const wino_job *J, int64_t g0, int cnt, int o0, int o1,
     }
 }
 
+/* F(4x4): as output_block2. The block's tiles go 8 at a time, each half of 8 from one run
+ * (one tile row) with all 4 columns inside (so the 4-tile rows of 16x16 maps pair up), to
+ * the AVX2 transform; the rest, and the last tile of a row cut by the right edge, tile run
+ * by run to the portable one. Rows below the image go to junk. */
+typedef struct orun {
+    int j, len, full, rows; /* first tile in the block, tiles, tiles with 4 columns inside, rows */
+    int64_t at;             /* output (item, oy, ox) offset at channel 0; + o * h * w */
+    const float *ca;        /* chan_add of the item at channel 0, or NULL */
+} orun;
+
+/* output row r of the tiles a .. a+len-1 of run R for channel o, the tiles all inside
+ * columns: portable */
+static float *orow(const wino_job *J, const orun *R, int o, int r, int a, float *junk) {
+    return r < R->rows ? J->y + R->at + (int64_t)o * J->s->h * J->s->w +
+                             (int64_t)r * J->s->w + 4 * a
+                       : junk;
+}
+
+static void output_block4(const wino_job *J, int64_t g0, int cnt, int o0, int o1,
+                          const float *mbuf, size_t xs) {
+    const conv_shape *s = J->s;
+    const conv_epilogue *e = &J->e;
+    const int64_t hw = (int64_t)s->h * s->w;
+    orun runs[WINO_NT + GEMM_MAX_NR];
+    unsigned short run_of[WINO_NT + GEMM_MAX_NR];
+    int nrun = 0;
+    for (int j = 0; j < cnt; nrun++) {
+        int b, ty, tx;
+        orun *R = &runs[nrun];
+        R->j = j;
+        R->len = run_at(J, g0 + j, cnt - j, &b, &ty, &tx);
+        const int oy = 4 * ty, ox = 4 * tx;
+        const int ow = s->w - ox < 4 * R->len ? s->w - ox : 4 * R->len;
+        R->full = ow / 4;
+        R->rows = s->h - oy < 4 ? s->h - oy : 4;
+        R->at = (int64_t)b * s->oc * hw + (int64_t)oy * s->w + ox;
+        R->ca = e->chan_add ? e->chan_add + (int64_t)b * e->chan_add_stride : NULL;
+        for (int k = 0; k < R->len; k++) run_of[j + k] = (unsigned short)nrun;
+        j += R->len;
+    }
+    float junk[4][32], edge[4][4];
+    for (int o = o0; o < o1; o++) {
+        const float *m = mbuf + (size_t)o * J->nt;
+        for (int k0 = 0; k0 < cnt; k0 += 8) {
+            const int n = cnt - k0 < 8 ? cnt - k0 : 8;
+#if defined(__x86_64__) || defined(__i386__)
+            if (n == 8 && !wino_portable_io && cpu_avx2()) {
+                const orun *A = &runs[run_of[k0]], *B = &runs[run_of[k0 + 4]];
+                const int a = k0 - A->j, b = k0 + 4 - B->j;
+                if (a + 4 <= A->full && b + 4 <= B->full) {
+                    float *da[4], *db[4];
+                    for (int r = 0; r < 4; r++) {
+                        da[r] = orow(J, A, o, r, a, junk[r]);
+                        db[r] = orow(J, B, o, r, b, junk[r] + 16);
+                    }
+                    sculpt_wino4_output__avx2(m + k0, xs, da, db);
+                    continue;
+                }
+            }
+#endif
+            for (int k = k0; k < k0 + n;) { /* run by run */
+                const orun *R = &runs[run_of[k]];
+                const int a = k - R->j;
+                const int len = R->len - a < k0 + n - k ? R->len - a : k0 + n - k;
+                const int in = R->full - a < len ? (R->full > a ? R->full - a : 0) : len;
+                float *d[4];
+                for (int r = 0; r < 4; r++) d[r] = orow(J, R, o, r, a, junk[r]);
+                if (in) wino4_output_run(m + k, xs, in, d);
+                if (in < len) { /* the last tile of the row, cut by the right edge */
+                    wino4_output_run(m + k + in, xs, 1,
+                                     (float *const[4]){edge[0], edge[1], edge[2], edge[3]});
+                    const int cols = s->w - 4 * (R->full + (int)((R->at % s->w) / 4));
+                    for (int r = 0; r < R->rows; r++)
+                        memcpy(d[r] + 4 * in, edge[r], (size_t)cols * sizeof(float));
+                }
+                k += len;
+            }
+        }
+        const float *bias = e->bias ? e->bias + o : NULL;
+        for (int i = 0; i < nrun; i++) {
+            const orun *R = &runs[i];
+            const int ox = (int)(R->at % s->w);
+            const int ow = s->w - ox < 4 * R->len ? s->w - ox : 4 * R->len;
+            for (int r = 0; r < R->rows; r++) {
+                const int64_t at = R->at + (int64_t)o * hw + (int64_t)r * s->w;
+                epilogue_row(J->y + at, ow, bias, R->ca ? R->ca + o : NULL,
+                             e->residual ? e->residual + at : NULL);
+            }
+        }
+    }
+}
+
 static void wino_task(void *arg, int task) {
     const wino_job *J = arg;
     const gemm_kernel *kr = J->kr;
@@ -438,16 +572,17 @@ static void wino_task(void *arg, int task) {
     const int cnt = J->tiles - g0 < nt ? (int)(J->tiles - g0) : nt, nq = (cnt + nr - 1) / nr;
     float *const base = J->scratch + (size_t)ops_thread_id() * J->scratch_stride;
     float *v = base;
+    const int np = J->np;
     const size_t vxs = v_stride(nt), mxs = m_stride(J->panels * mr, nt);
-    float *mbuf = base + 16 * vxs;
+    float *mbuf = base + np * vxs;
     const size_t uxs = J->u ? wino_u_stride(s->oc, ic, mr) : ub_stride(mr);
-    float *ubuf = mbuf + 16 * mxs;
+    float *ubuf = mbuf + np * mxs;
     const int timed = wino_phase_on && ops_thread_id() == 0;
     double t = timed ? phase_now() : 0;
     for (int k0 = 0; k0 < ic; k0 += WINO_KC) {
         const int kc = ic - k0 < WINO_KC ? ic - k0 : WINO_KC;
         if (J->vs) { /* transformed once for every task */
-            v = J->vs + (size_t)(k0 / WINO_KC) * 16 * vxs;
+            v = J->vs + (size_t)(k0 / WINO_KC) * np * vxs;
         } else {
             input_block(J, g0, cnt, k0, kc, v);
             phase_mark(timed, WINO_PH_INPUT, &t);
@@ -461,13 +596,13 @@ static void wino_task(void *arg, int task) {
                 pa = (size_t)mr * ic;
             } else {
                 for (int p = pg; p < pe; p++)
-                    weights_panel(J->w, s->oc, ic, mr, p, k0, kc,
+                    weights_panel(J->w, s->oc, ic, mr, J->m, p, k0, kc,
                                   ubuf + (size_t)(p - pg) * kc * mr, uxs);
                 ua = ubuf - (size_t)pg * kc * mr;
                 pa = (size_t)mr * kc;
                 phase_mark(timed, WINO_PH_WEIGHTS, &t);
             }
-            for (int xi = 0; xi < 16; xi++) {
+            for (int xi = 0; xi < np; xi++) {
                 const float *vx = v + xi * vxs;
                 float *mx = mbuf + xi * mxs;
                 for (int p = pg; p < pe; p++) {
@@ -485,7 +620,8 @@ static void wino_task(void *arg, int task) {
         }
     }
     const int o1 = p1 * mr < s->oc ? p1 * mr : s->oc;
-    output_block(J, g0, cnt, p0 * mr, o1, mbuf, mxs);
+    if (J->m == 4) output_block4(J, g0, cnt, p0 * mr, o1, mbuf, mxs);
+    else output_block2(J, g0, cnt, p0 * mr, o1, mbuf, mxs);
     phase_mark(timed, WINO_PH_OUTPUT, &t);
 }
 
@@ -497,8 +633,10 @@ static void run(const gemm_kernel *kr, const conv_shape *s, int n, const float *
     J.kr = kr; J.s = s; J.x = x; J.w = w; J.u = u; J.y = y; J.vs = NULL;
     J.e = e ? *e : (conv_epilogue){0};
     J.scratch = scratch; J.scratch_stride = scratch_stride;
-    J.tw = (s->w + 1) / 2;
-    J.per_item = J.tw * ((s->h + 1) / 2);
+    J.m = wino_tile(s);
+    J.np = wino_points(J.m);
+    J.tw = (s->w + J.m - 1) / J.m;
+    J.per_item = J.tw * ((s->h + J.m - 1) / J.m);
     J.tiles = (int64_t)n * J.per_item;
     J.nt = block_tiles(kr);
     J.panels = (s->oc + kr->mr - 1) / kr->mr;
@@ -513,11 +651,11 @@ static void run(const gemm_kernel *kr, const conv_shape *s, int n, const float *
     J.nb_m = (J.panels + J.mc_panels - 1) / J.mc_panels;
     const int tasks = blocks * J.nb_m;
     /* small problems run on one thread: same bits, no fork/join cost */
-    const int par = tasks > 1 && 32.0 * s->oc * s->ic * (double)J.tiles >= 262144.0;
+    const int par = tasks > 1 && 2.0 * J.np * s->oc * s->ic * (double)J.tiles >= 262144.0;
     /* one tile block cut into M blocks (small maps at batch 1): each task would transform
      * the whole input again, so it is transformed once, split over the threads, into vs
      * (the same values: the GEMMs see the same bits) */
-    if (par && blocks == 1 && J.nb_m > 1 && vs && vs_floats >= v_shared_floats(s->ic, J.nt)) {
+    if (par && blocks == 1 && J.nb_m > 1 && vs && vs_floats >= v_shared_floats(s->ic, J.nt, J.np)) {
         J.vs = vs;
         const int per_kb = (WINO_KC + VS_CHUNK - 1) / VS_CHUNK;
         const double t = wino_phase_on ? phase_now() : 0;
@@ -534,14 +672,16 @@ void conv2d_winograd_run(const gemm_kernel *kr, const conv_shape *s, int n, cons
 }
 
 size_t wino_work_floats(const gemm_kernel *kr, const conv_shape *s, int max_batch) {
-    const size_t v = v_shared_floats(s->ic, block_tiles(kr));
+    const int m = wino_tile(s);
+    const size_t v = v_shared_floats(s->ic, block_tiles(kr), wino_points(m));
     if (wino_fused(kr, s, max_batch)) return v;
-    const size_t u = wino_u_floats(s->oc, s->ic, kr->mr);
+    const size_t u = wino_u_floats(s->oc, s->ic, kr->mr, m);
     return u > v ? u : v;
 }
 
 int wino_fused(const gemm_kernel *kr, const conv_shape *s, int n) {
-    const int64_t tiles = (int64_t)n * ((s->w + 1) / 2) * ((s->h + 1) / 2);
+    const int m = wino_tile(s);
+    const int64_t tiles = (int64_t)n * ((s->w + m - 1) / m) * ((s->h + m - 1) / m);
     const int nt = block_tiles(kr);
     return (tiles + nt - 1) / nt <= WINO_FUSE_BLOCKS;
 }
@@ -554,7 +694,7 @@ void conv2d_winograd_run_w(const gemm_kernel *kr, const conv_shape *s, int n, co
         return;
     }
     double t = wino_phase_on ? phase_now() : 0;
-    wino_transform_weights(w, s->oc, s->ic, kr->mr, u, n_threads);
+    wino_transform_weights(w, s->oc, s->ic, kr->mr, wino_tile(s), u, n_threads);
     phase_mark(wino_phase_on, WINO_PH_U, &t);
     run(kr, s, n, x, NULL, u, NULL, 0, e, y, scratch, scratch_stride, n_threads);
 }

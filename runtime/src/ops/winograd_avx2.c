@@ -15,13 +15,7 @@
 #include <stddef.h>
 #include <string.h>
 
-void sculpt_wino_input__avx2(const float *xc, int h, int w, int ty, int tx0, int len, float *out,
-                             size_t xs);
-
-void sculpt_wino_weights_6__avx2(const float *w, int oc, int ic, int r, int k0, int kc, float *d,
-                                 size_t xs);
-
-void sculpt_wino_output__avx2(const float *m, size_t xs, int len8, float *d0, float *d1);
+#include "winograd_int.h"
 
 /* G's sums over three rows or columns: ((g0 + g1) + g2) / 2 and ((g0 - g1) +
  * g2) / 2 */
@@ -51,6 +45,31 @@ static inline void lanes8(const float *g, size_t ts, float *d, size_t xs) {
     urow(a1[0], a1[1], a1[2], d + 4 * xs, xs);
     urow(a2[0], a2[1], a2[2], d + 8 * xs, xs);
     urow(k[6], k[7], k[8], d + 12 * xs, xs);
+}
+
+/* F(4x4): G along one axis, winograd4.c's g6 in the same order */
+static inline void g6(simde__m256 g0, simde__m256 g1, simde__m256 g2, simde__m256 o[6]) {
+    const simde__m256 s = simde_mm256_add_ps(g0, g2);
+    const simde__m256 q = simde_mm256_add_ps(g0, simde_mm256_mul_ps(simde_mm256_set1_ps(4.0f), g2));
+    const simde__m256 h = simde_mm256_mul_ps(simde_mm256_set1_ps(2.0f), g1);
+    const simde__m256 c6 = simde_mm256_set1_ps(-1.0f / 6.0f), c24 = simde_mm256_set1_ps(1.0f / 24.0f);
+    o[0] = simde_mm256_mul_ps(g0, simde_mm256_set1_ps(0.25f));
+    o[1] = simde_mm256_mul_ps(simde_mm256_add_ps(s, g1), c6);
+    o[2] = simde_mm256_mul_ps(simde_mm256_sub_ps(s, g1), c6);
+    o[3] = simde_mm256_mul_ps(simde_mm256_add_ps(q, h), c24);
+    o[4] = simde_mm256_mul_ps(simde_mm256_sub_ps(q, h), c24);
+    o[5] = g2;
+}
+
+/* 8 lanes of F(4x4)'s U (36 points) from g [9][..] (lane stride ts) into d + xi * xs */
+static inline void lanes8_4(const float *g, size_t ts, float *d, size_t xs) {
+    simde__m256 k[9], a[3][6], u[6];
+    for (int j = 0; j < 9; j++) k[j] = simde_mm256_load_ps(g + j * ts);
+    for (int j = 0; j < 3; j++) g6(k[j], k[3 + j], k[6 + j], a[j]); /* a[j][i] = (G g)[i][j] */
+    for (int i = 0; i < 6; i++) {
+        g6(a[0][i], a[1][i], a[2][i], u);
+        for (int j = 0; j < 6; j++) simde_mm256_storeu_ps(d + (size_t)(6 * i + j) * xs, u[j]);
+    }
 }
 
 /* chunks of weights prefetched ahead (2, 4 and 8 measured alike, ~7% over none from memory) */
@@ -96,17 +115,20 @@ static inline void transpose_chunk(const float *const src[6], int kc, int c0, in
     }
 }
 
-/* U of the chunk at t (nl lanes, a multiple of 8 up to TL) into o + xi * xs */
-static inline void chunk_u(float t[9][TL], int nl, float *o, size_t xs) {
-    for (int v = 0; v < nl; v += 8) lanes8(&t[0][v], TL, o + v, xs);
+/* U of the chunk at t (nl lanes, a multiple of 8 up to TL) into o + xi * xs, tile m */
+static inline void chunk_u(float t[9][TL], int nl, int m, float *o, size_t xs) {
+    if (m == 4)
+        for (int v = 0; v < nl; v += 8) lanes8_4(&t[0][v], TL, o + v, xs);
+    else
+        for (int v = 0; v < nl; v += 8) lanes8(&t[0][v], TL, o + v, xs);
 }
 
 /* U of panel r (output channels 6r .. 6r+5, rows past oc zero) for input
  * channels k0 .. k0+kc-1: lane (c - k0) * 6 + i of matrix xi at d + xi * xs. Chunks of CB
  * channels are transposed into t (double-buffered: each chunk's U is made after the next
  * chunk's transpose, so its loads never wait on the transpose's narrow stores). */
-void sculpt_wino_weights_6__avx2(const float *w, int oc, int ic, int r, int k0, int kc, float *d,
-                                 size_t xs) {
+void sculpt_wino_weights_6__avx2(const float *w, int oc, int ic, int r, int k0, int kc, int m,
+                                 float *d, size_t xs) {
     SIMDE_ALIGN_TO_32 float t[2][9][TL];
     const float *src[6];
     for (int i = 0; i < 6; i++)
@@ -114,16 +136,16 @@ void sculpt_wino_weights_6__avx2(const float *w, int oc, int ic, int r, int k0, 
     const int full = kc / CB * CB;
     for (int c0 = 0; c0 < full; c0 += CB) {
         transpose_chunk(src, kc, c0, CB, t[(c0 / CB) & 1]);
-        if (c0) chunk_u(t[(c0 / CB - 1) & 1], TL, d + (size_t)(c0 - CB) * 6, xs);
+        if (c0) chunk_u(t[(c0 / CB - 1) & 1], TL, m, d + (size_t)(c0 - CB) * 6, xs);
     }
-    if (full) chunk_u(t[(full / CB - 1) & 1], TL, d + (size_t)(full - CB) * 6, xs);
+    if (full) chunk_u(t[(full / CB - 1) & 1], TL, m, d + (size_t)(full - CB) * 6, xs);
     if (full < kc) { /* last chunk: lanes past the channels through a buffer */
         const int cb = kc - full, nl = (cb * 6 + 7) / 8 * 8;
-        SIMDE_ALIGN_TO_32 float u[16][TL];
+        SIMDE_ALIGN_TO_32 float u[36][TL];
         memset(t[0], 0, sizeof t[0]);
         transpose_chunk(src, kc, full, cb, t[0]);
-        chunk_u(t[0], nl, &u[0][0], TL);
-        for (int xi = 0; xi < 16; xi++)
+        chunk_u(t[0], nl, m, &u[0][0], TL);
+        for (int xi = 0; xi < (m + 2) * (m + 2); xi++)
             memcpy(d + (size_t)full * 6 + xi * xs, u[xi], (size_t)cb * 6 * sizeof(float));
     }
 }
