@@ -638,7 +638,11 @@ static void run(const gemm_kernel *kr, const conv_shape *s, int n, const float *
     J.tw = (s->w + J.m - 1) / J.m;
     J.per_item = J.tw * ((s->h + J.m - 1) / J.m);
     J.tiles = (int64_t)n * J.per_item;
+    /* tiles per block; a conv with fewer tiles than a block (small maps at batch 1) is one
+     * block just as wide as its tiles, so its scratch rows touch no more memory than they
+     * use (the blocking, and so the bits, are the same) */
     J.nt = block_tiles(kr);
+    if (J.tiles < J.nt) J.nt = round_up((int)J.tiles, kr->nr);
     J.panels = (s->oc + kr->mr - 1) / kr->mr;
     if (n_threads < 1) n_threads = 1;
     const int blocks = (int)((J.tiles + J.nt - 1) / J.nt);
