@@ -414,18 +414,19 @@ static void input_block(const wino_job *J, int64_t g0, int cnt, int k0, int kc, 
     input_channels(J, g0, cnt, k0, kc, 0, kc, v);
 }
 
-/* The shared B panels of the single tile block: k block kb's at vs + kb * 16 * v_stride. */
-#define VS_CHUNK 32 /* input channels per task of the shared input transform */
+/* The shared B panels of the single tile block: k block kb's at vs + kb * np * v_stride.
+ * Each task transforms VS_CHUNK input channels (ceil(ic / VS_CHUNK) tasks, none empty: with
+ * 8 tasks per k block, the 4 of a 128-channel conv had all gone to thread 0). */
+#define VS_CHUNK 16
+_Static_assert(WINO_KC % VS_CHUNK == 0, "a chunk never straddles two k blocks");
 static size_t v_shared_floats(int ic, int nt, int np) {
     return (size_t)((ic + WINO_KC - 1) / WINO_KC) * np * v_stride(nt);
 }
 
 static void vs_task(void *arg, int task) {
     const wino_job *J = arg;
-    const int ic = J->s->ic, per_kb = (WINO_KC + VS_CHUNK - 1) / VS_CHUNK;
-    const int kb = task / per_kb, c0 = task % per_kb * VS_CHUNK, k0 = kb * WINO_KC;
-    const int kc = ic - k0 < WINO_KC ? ic - k0 : WINO_KC;
-    if (c0 >= kc) return;
+    const int ic = J->s->ic, kb = task * VS_CHUNK / WINO_KC, c0 = task * VS_CHUNK % WINO_KC;
+    const int k0 = kb * WINO_KC, kc = ic - k0 < WINO_KC ? ic - k0 : WINO_KC;
     const int c1 = c0 + VS_CHUNK < kc ? c0 + VS_CHUNK : kc;
     const int cnt = J->tiles < J->nt ? (int)J->tiles : J->nt;
     input_channels(J, 0, cnt, k0, kc, c0, c1, J->vs + (size_t)kb * J->np * v_stride(J->nt));
@@ -661,9 +662,8 @@ static void run(const gemm_kernel *kr, const conv_shape *s, int n, const float *
      * (the same values: the GEMMs see the same bits) */
     if (par && blocks == 1 && J.nb_m > 1 && vs && vs_floats >= v_shared_floats(s->ic, J.nt, J.np)) {
         J.vs = vs;
-        const int per_kb = (WINO_KC + VS_CHUNK - 1) / VS_CHUNK;
         const double t = wino_phase_on ? phase_now() : 0;
-        ops_parallel_for(n_threads, 1, (s->ic + WINO_KC - 1) / WINO_KC * per_kb, vs_task, &J);
+        ops_parallel_for(n_threads, 1, (s->ic + VS_CHUNK - 1) / VS_CHUNK, vs_task, &J);
         if (wino_phase_on) wino_phase_sec[WINO_PH_INPUT] += phase_now() - t;
     }
     ops_parallel_for(n_threads, par, tasks, wino_task, &J);
