@@ -1,22 +1,26 @@
-/* winograd.c — 3x3, stride-1, pad-1 convolution by Winograd F(2x2, 3x3) (Lavin & Gray 2015,
- * "Fast Algorithms for Convolutional Neural Networks"), on the packed GEMM micro-kernel.
+/* winograd.c — 3x3, stride-1, pad-1 convolution by Winograd F(m x m, 3x3) (Lavin & Gray 2015,
+ * "Fast Algorithms for Convolutional Neural Networks"), on the packed GEMM micro-kernel, for
+ * the tile m = 2 (F(2x2,3x3), its transforms here) or 4 (F(4x4,3x3), winograd4.c), chosen per
+ * shape by wino_tile. With a = m + 2 and P = a * a transform points:
  *
- *   U_xi = (G g G^T)[xi]   [oc][ic]    weights, 16 packed-A matrices (wino_transform_weights)
- *   V_xi = (B^T d B)[xi]   [ic][tiles] input tiles, 16 sets of [kc][nr] B panels per KC block
- *   M_xi = U_xi V_xi       [oc][tiles] 16 GEMMs, accumulated over KC blocks in per-thread M
- *   y    = A^T M A + epilogue           per 2x2 output tile, only the outputs inside the image
+ *   U_xi = (G g G^T)[xi]   [oc][ic]    weights, P packed-A matrices (wino_transform_weights)
+ *   V_xi = (B^T d B)[xi]   [ic][tiles] input tiles, P sets of [kc][nr] B panels per KC block
+ *   M_xi = U_xi V_xi       [oc][tiles] P GEMMs, accumulated over KC blocks in per-thread M
+ *   y    = A^T M A + epilogue           per m x m output tile, only the outputs inside the image
  *
- * Tile (ty, tx) covers outputs rows 2ty..2ty+1, cols 2tx..2tx+1; its patch d is input rows
- * 2ty-1..2ty+2, cols 2tx-1..2tx+2, zero outside the image. Tiles are numbered over the whole
- * batch (item-major, raster order inside an item) and cut into blocks of NT, so a block may
- * span items (the 4x4 and 8x8 layers fill whole panels at batch > 1). Tasks run over
- * (tile block, M block). Every tile's arithmetic — the transforms, which use only adds and
- * exact halvings, and the GEMM sums over the fixed WINO_KC blocks — depends on nothing but
- * its own data, so the output is the same for any thread count, task split or batch split.
- * Where one tile block is all there is (16x16 and smaller at batch 1), the fused path
- * (conv2d_winograd_run_w) makes each task's U panels from w right before their GEMMs, WINO_PG
- * panels at a time (L2-resident), with the same weights_panel and so the same bits; with
- * more blocks one U in memory is shared. weights_panel runs winograd_avx2.c where it can. */
+ * Tile (ty, tx) covers outputs rows m*ty .. m*ty+m-1, cols m*tx .. m*tx+m-1; its patch d is
+ * input rows m*ty-1 .. m*ty+m, the same columns widened by one, zero outside the image. Tiles
+ * are numbered over the whole batch (item-major, raster order inside an item) and cut into
+ * blocks of NT, so a block may span items (the small maps fill whole panels at batch > 1).
+ * Tasks run over (tile block, M block). Every tile's arithmetic — the transforms (F(2x2):
+ * adds and exact halvings; F(4x4): adds, exact power-of-two scalings, G's rounded 1/6 and
+ * 1/24, with no multiply-add a compiler could fuse) and the GEMM sums over the fixed WINO_KC
+ * blocks — depends on nothing but its own data, so the output is the same for any thread
+ * count, task split or batch split. Where one tile block is all there is (every Winograd
+ * conv of the CIFAR-10 net at batch 1), the fused path (conv2d_winograd_run_w) makes each
+ * task's U panels from w right before their GEMMs, WINO_PG panels at a time (L2-resident),
+ * with the same weights_panel and so the same bits; with more blocks one U in memory is
+ * shared. The ISA transforms (winograd_avx2.c, winograd4_avx2.c) run where they can. */
 #include <string.h>
 #include <time.h>
 

@@ -1,16 +1,17 @@
-/* winograd_avx2.c — the Winograd F(2x2,3x3) weight transform U = G g G^T of
- * winograd.c for mr = 6 panels and the input transform V = B^T d B, with AVX2 (built with -mavx2, called only where
- * the CPU has it). Chunks of 8 input channels x 6 output channels are transposed
- * from w [oc][ic][3][3] into t [k][c * 6 + i] (U's packed-A lane order) with
- * plain loads, pair unpacks and 64-bit stores — no gathers, which are slow on
- * Zen 3 and Intel alike — then transformed 8 lanes at a time in registers and
- * stored into the 16 matrices. The adds and halvings are winograd.c's portable
- * ones in the same order, so the bits agree (test_winograd.c compares the two).
+/* winograd_avx2.c — winograd.c's Winograd weight transform U = G g G^T for mr = 6 panels,
+ * F(2x2,3x3) and F(4x4,3x3) (winograd4.c's g6), and F(2x2)'s input transform V = B^T d B and
+ * output transform, with AVX2 (built with -mavx2, called only where the CPU has it).
+ * Chunks of 8 input channels x 6 output channels are transposed from w [oc][ic][3][3] into
+ * t [k][c * 6 + i] (U's packed-A lane order) with plain loads, pair unpacks and 64-bit
+ * stores — no gathers, which are slow on Zen 3 and Intel alike — then transformed 8 lanes
+ * at a time in registers and stored into the 16 (or 36) matrices. The arithmetic is the
+ * portable code's, in the same order, so the bits agree (test_winograd.c compares the two).
  * The input transform takes 8 tiles of a tile row at once: each input row's 18
  * columns under them are loaded as two 16-column runs (one shifted by 2), the rows
  * combined (B^T d) on those, then even/odd columns split with shuffles + one
  * cross-lane permute, and combined along x (d B) — winograd.c's vrow, same order.
- * The output transform takes 8 tiles at once, winograd.c's output_run in the same order. */
+ * The output transform takes 8 tiles at once, winograd.c's output_run in the same order.
+ * F(4x4)'s input and output transforms are in winograd4_avx2.c. */
 #include <simde/x86/avx2.h>
 #include <stddef.h>
 #include <string.h>
