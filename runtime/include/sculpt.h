@@ -120,8 +120,9 @@ typedef struct sculpt_ctx sculpt_ctx;
 
 typedef enum { SCULPT_PRECISION_F32 = 0, SCULPT_PRECISION_BF16 = 1, SCULPT_PRECISION_F16 = 2 } sculpt_precision;
 
-/* How 3x3 convolutions are computed. AUTO: Winograd F(2x2,3x3) for the stride-1 3x3
- * convolutions at 8x8 and larger (2.25x fewer multiplies), the direct packed GEMM
+/* How 3x3 convolutions are computed. AUTO: Winograd for the stride-1 3x3 convolutions at
+ * 8x8 and larger with at least 16 input channels — F(4x4,3x3) where both sides are 16 or
+ * more (4x fewer multiplies), F(2x2,3x3) below (2.25x fewer) — the direct packed GEMM
  * elsewhere. DIRECT: the packed GEMM everywhere (the results of sculpt before Winograd).
  * WINOGRAD: every stride-1 3x3 convolution (any size; for tests). The choice depends only
  * on the layer, never on batch size or thread count, so results stay reproducible. */

@@ -1,13 +1,20 @@
-/* test_winograd.c — the Winograd F(2x2,3x3) convolution (ops/winograd.h) against the scalar
- * oracle conv2d_ref over edge shapes, on every GEMM kernel path this machine can run (native
- * ones the CPU supports and, under UNET_TEST_EMU, the SIMDe-emulated avx512/neon/avx2 kernels,
- * as test_ops.c); the weight transform against a double-precision G g G^T, layout included,
- * its ISA path (AVX2) bit for bit against the portable one; bit-identical results for any
- * thread count and any split of the batch, and between the precomputed-U path and the fused
- * one (conv2d_winograd_run_w, U made inside the GEMM tasks).
+/* test_winograd.c — the Winograd F(2x2,3x3) and F(4x4,3x3) convolutions (ops/winograd.h;
+ * every shape runs with each tile forced) against the scalar oracle conv2d_ref over edge
+ * shapes, on every GEMM kernel path this machine can run (native ones the CPU supports and,
+ * under UNET_TEST_EMU, the SIMDe-emulated avx512/neon/avx2 kernels, as test_ops.c); the
+ * weight transforms against a double-precision G g G^T, layout included, their ISA path
+ * (AVX2) bit for bit against the portable one; the ISA input/output transforms bit for bit
+ * against the portable ones; bit-identical results for any thread count and any split of
+ * the batch, and between the precomputed-U path and the fused one (conv2d_winograd_run_w,
+ * U made inside the GEMM tasks); wino_tile's choice by shape.
  * The checks can fail: in winograd.c, one 0.5f of G changed to 0.5001f failed 196 checks (U
  * and conv on every path); one sign flipped in the input transform, 170; in the output
- * transform, 175; the edge tiles' zero padding set to 1e-3, 185. */
+ * transform, 175; the edge tiles' zero padding set to 1e-3, 185. F(4x4): a sign in the AVX2
+ * input transform, 115; A^T's 2 as 2.001 in the portable output, 185; its edge padding 1e-3,
+ * 215; G's -1/6 off by 1e-4, 7 (the U checks); the cut tile's rows crossed, 115; the column
+ * the AVX2 input takes from the next tile off by one lane, 24 to 140 (before the 40- and
+ * 72-wide shapes were added it failed none); the rows of the AVX2 output's second half
+ * swapped, 95; the shared column block skipped when the halves are split, 55. */
 #include <math.h>
 #include <stdint.h>
 
