@@ -45,10 +45,13 @@
 #ifndef WINO_IN_MIN
 #define WINO_IN_MIN 4
 #endif
-/* Fused path: output-channel panels whose U (16 x WINO_KC x mr each, ~98 KiB at mr 6) is made
- * at once inside a task, so it stays in L2 for the 16 GEMMs that use it. */
+/* Fused path: output-channel panels whose U (P x WINO_KC x mr each: 98 KiB for F(2x2), 221
+ * KiB for F(4x4) at mr 6) is made at once inside a task, so it stays in L2 for the P GEMMs
+ * that use it. 1 and 2 measured alike with F(2x2) only; with F(4x4), 1 took ~1.5 ms less
+ * weight transform per evaluation at batch 1 (three alternating A/B runs on the EPYC, the
+ * GEMMs alike), two panels' U (442 KiB) no longer fitting the 512 KiB L2 beside V. */
 #ifndef WINO_PG
-#define WINO_PG 2
+#define WINO_PG 1
 #endif
 /* Fused path when the conv has at most this many tile blocks (more share one precomputed U) */
 #ifndef WINO_FUSE_BLOCKS
