@@ -1,15 +1,17 @@
 /* winograd4_avx2.c — winograd4.c's F(4x4,3x3) input and output transforms with AVX2 (built
- * with -mavx2, called only where the CPU has it), 8 tiles of a tile row at a time. The
- * arithmetic is winograd4.c's bt6 and at6, the same operations in the same order, so the
- * bits agree (test_winograd.c compares the two).
+ * with -mavx2, called only where the CPU has it), 8 tiles at a time. The arithmetic is
+ * winograd4.c's bt6 and at6, the same operations in the same order, so the bits agree
+ * (test_winograd.c compares the two).
  *
- * Input: the 40 columns under 8 tiles (4 per tile plus the next tile's first 2, loaded as 5
- * vectors) of each of the 6 input rows are combined down the rows (B^T d) in place; each
- * resulting row is then split into the tiles' 6 columns — a per-lane 4x4 transpose, a
- * permute into tile order, and the 2 columns shared with the next tile by a rotate and a
- * blend — and combined along x (d B). Output: the 36 M values of 8 tiles, rows first, then
- * along x, and each output row's 4 columns per tile interleaved back (transpose + 128-bit
- * permutes) into 32 contiguous floats. */
+ * Input: 8 tiles are two halves of 4, each from one tile row (the 4-tile rows of a 16x16 map
+ * pair up; on wider maps the halves are contiguous). Under each half, the 24 columns of each
+ * of the 6 input rows (4 per tile plus the next tile's first 2, as 3 vectors; vectors cut
+ * by the image's edge are moved into place by a lane permute with the outside lanes zeroed)
+ * are combined down the rows (B^T d); each resulting row is then split into the tiles' 6
+ * columns — a per-lane 4x4 transpose, a permute into tile order, and the 2 columns shared
+ * with the next tile by a rotate and a blend — and combined along x (d B). Output: the 36 M
+ * values of 8 tiles, rows first, then along x, and each output row's 4 columns per tile
+ * interleaved back (transpose + 128-bit permutes) into two runs of 16 floats, one per half. */
 #include <simde/x86/avx2.h>
 #include <stddef.h>
 
@@ -65,22 +67,64 @@ static inline void split6(const v8 z[6], v8 q[6]) {
     q[5] = simde_mm256_blend_ps(simde_mm256_permutevar8x32_ps(q[1], rot), x1, 0x88);
 }
 
-/* V of 8 tiles: tiles 0..3 start at column 0 of the rows ra, tiles 4..7 at column 0 of rb
- * (each row readable for 24 columns; a NULL row reads as zeros). split 0: rb is ra + 16, so
- * tile 3's extra columns are tile 4's first. Lanes n.. are not stored. */
-static void group8(const float *const ra[6], const float *const rb[6], int split, int n,
-                   float *out, size_t xs) {
-    static const int src_b[6] = {0, 0, 1, 1, 1, 0}, col[6] = {0, 8, 0, 8, 16, 16};
+/* The input under 4 tiles of one tile row: 6 rows (NULL above or below the image) and per
+ * 8-column position p (columns c0 = 4 tx - 1 + 8p ..) how to load it: 0 all outside the
+ * row (zeros); 1 all inside (a plain load at c0); 2 cut by an edge: the 8 columns of the row
+ * nearest c0 (from base), moved into place by a lane permute and the outside lanes zeroed —
+ * in registers, so no zero-bordered copy is stored and reloaded (its loads spanning two
+ * stores defeated store forwarding) and no masked load (slow on Zen 3) is needed. Rows
+ * narrower than 8 columns take winograd4.c's code (sculpt_wino4_input__avx2). */
+typedef struct seg4 {
+    const float *row[6];
+    int mode[3], base[3];
+    simde__m256i idx[3];
+    simde__m256 keep[3];
+} seg4;
+
+static void seg_init(seg4 *g, const float *xc, int h, int w, int ty, int tx) {
+    for (int r = 0; r < 6; r++) {
+        const int iy = 4 * ty - 1 + r;
+        g->row[r] = iy >= 0 && iy < h ? xc + (size_t)iy * w : NULL;
+    }
+    const simde__m256i lane = simde_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (int p = 0; p < 3; p++) {
+        const int c0 = 4 * tx - 1 + 8 * p;
+        g->mode[p] = c0 >= 0 && c0 + 8 <= w ? 1 : c0 + 8 <= 0 || c0 >= w ? 0 : 2;
+        const int b = c0 < 0 ? 0 : w - 8 < c0 ? w - 8 : c0;
+        g->base[p] = g->mode[p] == 1 ? c0 : b;
+        const simde__m256i col = simde_mm256_add_epi32(simde_mm256_set1_epi32(c0), lane);
+        /* lane l takes column c0 + l = lane c0 + l - b of the load; kept where 0 <= col < w */
+        g->idx[p] = simde_mm256_and_si256(simde_mm256_add_epi32(lane, simde_mm256_set1_epi32(c0 - b)),
+                                          simde_mm256_set1_epi32(7));
+        g->keep[p] = simde_mm256_castsi256_ps(simde_mm256_andnot_si256(
+            simde_mm256_cmpgt_epi32(simde_mm256_setzero_si256(), col),
+            simde_mm256_cmpgt_epi32(simde_mm256_set1_epi32(w), col)));
+    }
+}
+
+static inline v8 seg_load(const seg4 *g, int r, int p) {
+    const float *row = g->row[r];
+    if (!row || !g->mode[p]) return simde_mm256_setzero_ps();
+    if (g->mode[p] == 1) return simde_mm256_loadu_ps(row + g->base[p]);
+    return simde_mm256_and_ps(
+        simde_mm256_permutevar8x32_ps(simde_mm256_loadu_ps(row + g->base[p]), g->idx[p]),
+        g->keep[p]);
+}
+
+/* V of 8 tiles: tiles 0..3 from segment A, tiles 4..7 from B (NULL: zeros). split 0: B
+ * starts 16 columns after A, so tile 3's extra columns are tile 4's first. Lanes n.. are
+ * not stored. */
+static void group8(const seg4 *A, const seg4 *B, int split, int n, float *out, size_t xs) {
+    static const int src_b[6] = {0, 0, 1, 1, 1, 0}, pos[6] = {0, 1, 0, 1, 2, 2};
     v8 z[6][6]; /* B^T d: [row of V][position: z layout of split6] */
     for (int c = 0; c < 6; c++) {
-        if (c == 5 && !split) { /* columns 16..23 of ra are rb's first 8 */
+        if (c == 5 && !split) { /* columns 16..23 of A are B's first 8 */
             for (int i = 0; i < 6; i++) z[i][5] = z[i][2];
             continue;
         }
-        const float *const *rows = src_b[c] ? rb : ra;
+        const seg4 *g = src_b[c] ? B : A;
         v8 d[6], o[6];
-        for (int r = 0; r < 6; r++)
-            d[r] = rows[r] ? simde_mm256_loadu_ps(rows[r] + col[c]) : simde_mm256_setzero_ps();
+        for (int r = 0; r < 6; r++) d[r] = g ? seg_load(g, r, pos[c]) : simde_mm256_setzero_ps();
         bt6(d, o);
         for (int i = 0; i < 6; i++) z[i][c] = o[i];
     }
@@ -97,37 +141,6 @@ static void group8(const float *const ra[6], const float *const rb[6], int split
     }
 }
 
-/* The 6 input rows under 4 tiles from tile (ty, tx) of the plane xc [h][w], 24 columns
- * readable from column 4 tx - 1 each: in place where they lie inside the image, else copied
- * with zeros around into pad; rows outside the image NULL. */
-#if defined(__GNUC__) && !defined(__clang__)
-/* the row copies stay inline vector moves (GCC would call memcpy for each) */
-__attribute__((optimize("no-tree-loop-distribute-patterns")))
-#endif
-static void seg_rows(const float *xc, int h, int w, int ty, int tx, float pad[6][24],
-                     const float *rp[6]) {
-    const int cs = 4 * tx - 1, inside = cs >= 0 && cs + 24 <= w;
-    const int lo = cs < 0 ? -cs : 0, hi = w - cs < 24 ? w - cs : 24;
-    for (int r = 0; r < 6; r++) {
-        const int iy = 4 * ty - 1 + r;
-        if (iy < 0 || iy >= h) {
-            rp[r] = NULL;
-            continue;
-        }
-        const float *row = xc + (size_t)iy * w + cs;
-        if (inside) {
-            rp[r] = row;
-            continue;
-        }
-        float *pr = pad[r];
-        for (int j = 0; j < 24; j += 8) simde_mm256_storeu_ps(pr + j, simde_mm256_setzero_ps());
-        int j = lo;
-        for (; j + 8 <= hi; j += 8) simde_mm256_storeu_ps(pr + j, simde_mm256_loadu_ps(row + j));
-        for (; j < hi; j++) pr[j] = row[j];
-        rp[r] = pr;
-    }
-}
-
 void sculpt_wino4_input__avx2(const wino_run *runs, int nrun, size_t off, int h, int w,
                               float *out, size_t xs) {
     int run_of[GEMM_MAX_NR + 8], at[GEMM_MAX_NR + 8], total = 0; /* tile -> run, offset */
@@ -139,8 +152,9 @@ void sculpt_wino4_input__avx2(const wino_run *runs, int nrun, size_t off, int h,
     for (int k0 = 0; k0 < total; k0 += 8) {
         const int n = total - k0 < 8 ? total - k0 : 8, na = n < 4 ? n : 4, nb = n - na;
         const int ra_i = run_of[k0], rb_i = nb ? run_of[k0 + 4] : ra_i;
-        /* each half's tiles in one run, else winograd4.c's code for each run's part */
-        if (run_of[k0 + na - 1] != ra_i || (nb && run_of[k0 + 3 + nb] != rb_i)) {
+        /* each half's tiles in one run (and rows of 8 columns or more), else winograd4.c's
+         * code for each run's part */
+        if (w < 8 || run_of[k0 + na - 1] != ra_i || (nb && run_of[k0 + 3 + nb] != rb_i)) {
             for (int k = k0; k < k0 + n;) {
                 const wino_run *R = &runs[run_of[k]];
                 int len = R->len - at[k];
@@ -150,12 +164,11 @@ void sculpt_wino4_input__avx2(const wino_run *runs, int nrun, size_t off, int h,
             }
             continue;
         }
-        float pa[6][24], pb[6][24];
-        const float *ra[6], *rb[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
+        seg4 sa, sb;
         const wino_run *A = &runs[ra_i], *B = &runs[rb_i];
-        seg_rows(A->x + off, h, w, A->ty, A->tx + at[k0], pa, ra);
-        if (nb) seg_rows(B->x + off, h, w, B->ty, B->tx + at[k0 + 4], pb, rb);
-        group8(ra, rb, !nb || rb_i != ra_i, n, out + k0, xs);
+        seg_init(&sa, A->x + off, h, w, A->ty, A->tx + at[k0]);
+        if (nb) seg_init(&sb, B->x + off, h, w, B->ty, B->tx + at[k0 + 4]);
+        group8(&sa, nb ? &sb : NULL, !nb || rb_i != ra_i, n, out + k0, xs);
     }
 }
 
