@@ -11,6 +11,9 @@ void test_gemm_avx512_emu(int kc, const float *a, const float *b, float *c, int6
 void test_gemm_avx512h_emu(int kc, const float *a, const float *b, float *c, int64_t ldc, int acc);
 void test_gemm_neon_emu(int kc, const float *a, const float *b, float *c, int64_t ldc, int acc);
 void test_gemm_avx2_emu(int kc, const float *a, const float *b, float *c, int64_t ldc, int acc);
+/* winograd_avx512.c's weight transform, emulated likewise */
+void test_wino_weights_avx512_emu(const float *w, int oc, int ic, int r, int k0, int kc, int m,
+                                  float *d, size_t xs);
 static const gemm_kernel emu[] = {
     {"avx512(simde-emulated)", 6, 32, test_gemm_avx512_emu, test_gemm_avx512h_emu},
     {"neon(simde-emulated)", 6, 16, test_gemm_neon_emu, NULL},

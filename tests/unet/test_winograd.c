@@ -2,8 +2,8 @@
  * every shape runs with each tile forced) against the scalar oracle conv2d_ref over edge
  * shapes, on every GEMM kernel path this machine can run (native ones the CPU supports and,
  * under UNET_TEST_EMU, the SIMDe-emulated avx512/neon/avx2 kernels, as test_ops.c); the
- * weight transforms against a double-precision G g G^T, layout included, their ISA path
- * (AVX2) bit for bit against the portable one; the ISA input/output transforms bit for bit
+ * weight transforms against a double-precision G g G^T, layout included, their ISA paths
+ * (AVX2 natively, AVX-512 natively or SIMDe-emulated) bit for bit against the portable one; the ISA input/output transforms bit for bit
  * against the portable ones; bit-identical results for any thread count and any split of
  * the batch, and between the precomputed-U path and the fused one (conv2d_winograd_run_w,
  * U made inside the GEMM tasks); wino_tile's choice by shape.
@@ -110,6 +110,39 @@ static void test_weights(int oc, int ic, int mr, int m) {
            bad_pad);
     free(w); free(u); free(u3);
 }
+
+#if defined(UNET_TEST_EMU)
+/* winograd_avx512.c's 16-lane weight transform, SIMDe-emulated (this CPU may lack AVX-512),
+ * against the portable transform bit for bit, per panel over all of ic and over a k range
+ * (as the fused path calls it: lanes (c - k0) * 6 + i). */
+static void test_weights_avx512_emu(int oc, int ic, int m) {
+    const int mr = 6, np = (m + 2) * (m + 2), panels = (oc + mr - 1) / mr;
+    float *w = rand_buf((size_t)oc * ic * 9, 1.0f);
+    const size_t nu = wino_u_floats(oc, ic, mr, m), xs = wino_u_stride(oc, ic, mr);
+    float *u = malloc(nu * sizeof(float)), *u2 = malloc(nu * sizeof(float));
+    wino_portable_weights = 1;
+    wino_transform_weights(w, oc, ic, mr, m, u, 1);
+    wino_portable_weights = 0;
+    for (size_t i = 0; i < nu; i++) u2[i] = NAN;
+    for (int r = 0; r < panels; r++)
+        test_wino_weights_avx512_emu(w, oc, ic, r, 0, ic, m, u2 + (size_t)r * mr * ic, xs);
+    int same = 1;
+    for (int xi = 0; xi < np; xi++)
+        same &= memcmp(u + xi * xs, u2 + xi * xs, (size_t)panels * mr * ic * sizeof(float)) == 0;
+    CHECKF(same, "U m=%d oc=%d ic=%d: avx512 (emulated) vs portable transform", m, oc, ic);
+    const int k0 = ic / 3, kc = ic - k0; /* the last panel, channels k0 .. ic-1 */
+    if (kc > 0) {
+        for (size_t i = 0; i < nu; i++) u2[i] = NAN;
+        test_wino_weights_avx512_emu(w, oc, ic, panels - 1, k0, kc, m, u2, xs);
+        same = 1;
+        for (int xi = 0; xi < np; xi++)
+            same &= memcmp(u + xi * xs + (size_t)(panels - 1) * mr * ic + (size_t)k0 * mr,
+                           u2 + xi * xs, (size_t)kc * mr * sizeof(float)) == 0;
+        CHECKF(same, "U m=%d oc=%d ic=%d k %d..: avx512 (emulated) vs portable", m, oc, ic, k0);
+    }
+    free(w); free(u); free(u2);
+}
+#endif
 
 /* ---- the convolution vs conv2d_ref ---- */
 
@@ -240,6 +273,11 @@ int main(void) {
     for (int m = 2; m <= 4; m += 2)
         for (size_t t = 0; t < sizeof wt / sizeof wt[0]; t++)
             test_weights(wt[t][0], wt[t][1], wt[t][2], m);
+#if defined(UNET_TEST_EMU)
+    for (int m = 2; m <= 4; m += 2)
+        for (size_t t = 0; t < sizeof wt / sizeof wt[0]; t++)
+            if (wt[t][2] == 6) test_weights_avx512_emu(wt[t][0], wt[t][1], m);
+#endif
 
     /* every size in {1,2,3,4,5,7,8,16,17,32}, square, with each epilogue combination */
     static const int sizes[] = {1, 2, 3, 4, 5, 7, 8, 16, 17, 32};

@@ -146,6 +146,10 @@ static int cpu_avx2(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2");
 }
+static int cpu_avx512(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f");
+}
 #endif
 
 int wino_portable_weights; /* tests: 1 runs the portable weight transform only */
@@ -172,6 +176,10 @@ int wino_portable_io;      /* tests: 1 runs the portable input and output transf
 static void weights_panel(const float *w, int oc, int ic, int mr, int m, int r, int k0, int kc,
                           float *d, size_t xs) {
 #if defined(__x86_64__) || defined(__i386__)
+    if (mr == 6 && !wino_portable_weights && cpu_avx512()) {
+        sculpt_wino_weights_6__avx512(w, oc, ic, r, k0, kc, m, d, xs);
+        return;
+    }
     if (mr == 6 && !wino_portable_weights && cpu_avx2()) {
         sculpt_wino_weights_6__avx2(w, oc, ic, r, k0, kc, m, d, xs);
         return;

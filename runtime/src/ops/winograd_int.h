@@ -35,6 +35,9 @@ void wino4_output_run(const float *m, size_t xs, int len, float *const d[4]);
  * 32) and output (len8 a multiple of 8) transforms */
 void sculpt_wino_weights_6__avx2(const float *w, int oc, int ic, int r, int k0, int kc,
                                  int m, float *d, size_t xs);
+/* winograd_avx512.c: the same weight transform at 16 lanes, where the CPU has AVX-512F */
+void sculpt_wino_weights_6__avx512(const float *w, int oc, int ic, int r, int k0, int kc,
+                                   int m, float *d, size_t xs);
 void sculpt_wino_output__avx2(const float *m, size_t xs, int len8, float *d0, float *d1);
 void sculpt_wino_input__avx2(const float *xc, int h, int w, int ty, int tx0, int len, float *out,
                              size_t xs);
