@@ -16,6 +16,17 @@ typedef struct wino_run {
     int ty, tx, len;
 } wino_run;
 
+/* F(2x2,3x3), portable (winograd2.c): the weights as wino4_weights_panel below (xi = 4 i + j);
+ * V of tiles tx0..tx0+len-1 (len <= GEMM_MAX_NR) of tile row ty (input rows 2ty-1 .. 2ty+2,
+ * columns 2tx-1 .. 2tx+2, zero outside), V[xi] of tile t at out[xi * xs + t]; Y of tiles
+ * 0..len-1, M[xi] of tile t at m[xi * xs + t], the two output rows of tile t to d0[2t ..
+ * 2t+1] and d1[2t .. 2t+1]. */
+void wino2_weights_panel(const float *w, int oc, int ic, int mr, int r, int k0, int kc,
+                         float *d, size_t xs);
+void wino2_input_run(const float *xc, int h, int w, int ty, int tx0, int len, float *out,
+                     size_t xs);
+void wino2_output_run(const float *m, size_t xs, int len, float *d0, float *d1);
+
 /* F(4x4,3x3), portable (winograd4.c). Layouts as winograd.c's F(2x2) ones:
  * weights_panel: U of output-channel panel r (channels r*mr ..) for input channels
  *   k0..k0+kc-1, lane (c - k0) * mr + i of matrix xi at d + xi * xs, xi = 6 i + j;
