@@ -1,6 +1,6 @@
 /* winograd.c — 3x3, stride-1, pad-1 convolution by Winograd F(m x m, 3x3) (Lavin & Gray 2015,
  * "Fast Algorithms for Convolutional Neural Networks"), on the packed GEMM micro-kernel, for
- * the tile m = 2 (F(2x2,3x3), its transforms here) or 4 (F(4x4,3x3), winograd4.c), chosen per
+ * the tile m = 2 (F(2x2,3x3), winograd2.c) or 4 (F(4x4,3x3), winograd4.c), chosen per
  * shape by wino_tile. With a = m + 2 and P = a * a transform points:
  *
  *   U_xi = (G g G^T)[xi]   [oc][ic]    weights, P packed-A matrices (wino_transform_weights)
