@@ -536,6 +536,13 @@ static void run(const gemm_kernel *kr, const conv_shape *s, int n, const float *
     if (J.tiles < J.nt) J.nt = round_up((int)J.tiles, kr->nr);
     J.panels = (s->oc + kr->mr - 1) / kr->mr;
     if (n_threads < 1) n_threads = 1;
+    /* one block with fewer output-channel panels than threads (conv_out: 3 channels, one
+     * panel) cannot be split by channels: split its tiles instead, into narrower blocks
+     * (each task then makes its own few U panels; a tile's arithmetic is the same) */
+    if (n_threads > 1 && J.panels < n_threads && J.tiles <= J.nt) {
+        const int per = round_up((int)((J.tiles + n_threads - 1) / n_threads), kr->nr);
+        if (per < J.nt) J.nt = per;
+    }
     const int blocks = (int)((J.tiles + J.nt - 1) / J.nt);
     /* M blocks only to even out the threads: each costs one more input transform */
     int nb_m = 1;
