@@ -85,7 +85,8 @@ void sculpt_wino_input__avx2(const float *xc, int h, int w, int ty, int tx0, int
         /* pad[r][j] = column cs + j: zero, then columns [lo, hi) copied in vectors */
         const int lo = cs < 0 ? -cs : 0, hi = w - cs < span ? w - cs : span;
         float *pr = pad[r];
-        for (int j = 0; j < IN_PAD; j += 8) simde_mm256_store_ps(pr + j, simde_mm256_setzero_ps());
+        for (int j = 0; j < span; j += 8) /* the columns the groups load, not all IN_PAD */
+            simde_mm256_store_ps(pr + j, simde_mm256_setzero_ps());
         int j = lo;
         for (; j + 8 <= hi; j += 8) simde_mm256_storeu_ps(pr + j, simde_mm256_loadu_ps(row + cs + j));
         for (; j < hi; j++) pr[j] = row[cs + j];
