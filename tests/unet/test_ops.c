@@ -93,6 +93,18 @@ static void test_conv(const gemm_kernel *kr) {
         CHECKF(err < 2e-6, "%s conv ic=%d oc=%d k=%d s=%d %dx%d n=%d: rel L2 %.3g", kr->name,
                c->ic, c->oc, c->k, c->stride, c->h, c->w, c->n, err);
         CHECKF(memcmp(y1, y3, ny * sizeof(float)) == 0, "%s conv %zu: 1 vs 3 threads differ", kr->name, t);
+        if (c->n > 1) { /* one item per call: the same bits as the batch (items grouped or not) */
+            const size_t nx1 = (size_t)c->ic * c->h * c->w, ny1 = (size_t)c->oc * N;
+            for (int b = 0; b < c->n; b++) {
+                conv_epilogue eb = e;
+                if (eb.chan_add) eb.chan_add += (size_t)b * eb.chan_add_stride;
+                if (eb.residual) eb.residual += (size_t)b * ny1;
+                conv2d_run(kr, &s, 1, x + (size_t)b * nx1, pa, &eb, y3 + (size_t)b * ny1, scratch,
+                           stride, 1);
+            }
+            CHECKF(memcmp(y1, y3, ny * sizeof(float)) == 0, "%s conv %zu: batch of %d vs one item "
+                   "per call differ", kr->name, t, c->n);
+        }
         free(x); free(w); free(bias); free(add); free(res); free(y0); free(y1); free(y3);
         free(pa); free(scratch);
     }
