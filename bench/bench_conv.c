@@ -1,12 +1,13 @@
-/* bench_conv.c — direct (packed GEMM, conv2d_run) vs Winograd F(2x2,3x3)
- * (wino_transform_weights + conv2d_winograd_run) on the 3x3 convolutions of the full-size
+/* bench_conv.c — direct (packed GEMM, conv2d_run) vs Winograd (F(4x4,3x3) on 16x16 and up,
+ * F(2x2,3x3) below, or --tile's; wino_transform_weights + conv2d_winograd_run) on the 3x3 convolutions of the full-size
  * CIFAR-10 DDPM UNet (google/ddpm-cifar10-32): ms (best of --reps), GFLOP/s counted as the
  * direct convolution's 2*oc*ic*9*h*w*n for both, the weight transform's ms alone, and each
  * path's rel L2 vs conv2d_ref on one item, and an FNV-1a checksum of the Winograd output
  * (speedtest1-style: a "faster" change that alters the results shows). Prints; never pass/fail.
  *   bench_conv [--threads N] [--batch N] [--isa scalar|avx2|avx512|neon] [--reps N] [--noref]
  *              [--shape I] (only the I-th shape of the table, 0-based)
- *              [--portable] (the transforms' portable C paths, no ISA path) */
+ *              [--portable] (the transforms' portable C paths, no ISA path)
+ *              [--tile 2|4] (that Winograd tile on every shape: F(2x2) against F(4x4)) */
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -47,9 +48,16 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--noref")) ref = 0;
         else if (!strcmp(a, "--portable")) wino_portable_weights = wino_portable_io = 1;
         else if (!strcmp(a, "--shape")) { if (bench_parse_int("bench_conv", a, v, 0, 8, &only)) return 2; i++; }
+        else if (!strcmp(a, "--tile")) {
+            if (bench_parse_int("bench_conv", a, v, 2, 4, &wino_force_tile) || wino_force_tile == 3) {
+                if (wino_force_tile == 3) fprintf(stderr, "bench_conv: --tile must be 2 or 4\n");
+                return 2;
+            }
+            i++;
+        }
         else {
             fprintf(stderr, "usage: bench_conv [--threads N] [--batch N] [--isa NAME] [--reps N]"
-                            " [--noref] [--shape I] [--portable]\n");
+                            " [--noref] [--shape I] [--portable] [--tile 2|4]\n");
             return 2;
         }
     }
