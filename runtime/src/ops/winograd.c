@@ -399,12 +399,15 @@ static void output_block4(const wino_job *J, int64_t g0, int cnt, int o0, int o1
         j += R->len;
     }
     float junk[4][32], edge[4][4];
+#if defined(__x86_64__) || defined(__i386__)
+    const int avx2 = !wino_portable_io && cpu_avx2();
+#endif
     for (int o = o0; o < o1; o++) {
         const float *m = mbuf + (size_t)o * J->nt;
         for (int k0 = 0; k0 < cnt; k0 += 8) {
             const int n = cnt - k0 < 8 ? cnt - k0 : 8;
 #if defined(__x86_64__) || defined(__i386__)
-            if (n == 8 && !wino_portable_io && cpu_avx2()) {
+            if (n == 8 && avx2) {
                 const orun *A = &runs[run_of[k0]], *B = &runs[run_of[k0 + 4]];
                 const int a = k0 - A->j, b = k0 + 4 - B->j;
                 if (a + 4 <= A->full && b + 4 <= B->full) {
