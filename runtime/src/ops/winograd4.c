@@ -14,8 +14,6 @@
  * a multiply-add a compiler could fuse, and the AVX2 versions (winograd_avx2.c,
  * winograd4_avx2.c), which run the same operations in the same order, give the same bits.
  * The code runs over lanes (tiles, or the packed weight lanes) so the loops vectorise. */
-#include <string.h>
-
 #include "winograd_int.h"
 
 /* ---- weights: U = G g G^T ---- */
