@@ -11,8 +11,9 @@
  *
  * Every 1-D transform is written as sums and differences, scaled only by powers of two
  * (exact), with at most one final multiplication (G's 1/4, -1/6, 1/24): so no expression has
- * a multiply-add a compiler could fuse, and the AVX2 versions (winograd_avx2.c,
- * winograd4_avx2.c), which run the same operations in the same order, give the same bits.
+ * a multiply-add a compiler could fuse, and the ISA versions (winograd_wt.h's AVX2 and
+ * AVX-512 weight transforms, winograd4_avx2.c's input and output), which run the same
+ * operations in the same order, give the same bits.
  * The code runs over lanes (tiles, or the packed weight lanes) so the loops vectorise. */
 #include "winograd_int.h"
 
