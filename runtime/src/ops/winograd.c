@@ -275,13 +275,11 @@ static void input_channels(const wino_job *J, int64_t g0, int cnt, int k0, int k
                 wino_run *R = &runs[nrun++];
                 R->len = run_at(J, g0 + j, q0 + nr - j < cnt - j ? q0 + nr - j : cnt - j, &b,
                                 &R->ty, &R->tx);
-                R->x = J->x + ((int64_t)b * s->ic + k0) * hw;
+                R->x = J->x + ((int64_t)b * s->ic + k0 + c0) * hw;
                 j += R->len;
             }
-            float *d = v + (size_t)(q0 / nr) * kc * nr;
-            for (int c = c0; c < c1; c++)
-                sculpt_wino4_input__avx2(runs, nrun, (size_t)c * hw, s->h, s->w,
-                                         d + (size_t)c * nr, xs);
+            float *d = v + (size_t)(q0 / nr) * kc * nr + (size_t)c0 * nr;
+            sculpt_wino4_input__avx2(runs, nrun, c1 - c0, (size_t)hw, s->h, s->w, d, nr, xs);
         }
         zero_tail(J, cnt, kc, c0, c1, v);
         return;

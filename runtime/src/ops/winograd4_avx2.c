@@ -67,7 +67,8 @@ static inline void split6(const v8 z[6], v8 q[6]) {
     q[5] = simde_mm256_blend_ps(simde_mm256_permutevar8x32_ps(q[1], rot), x1, 0x88);
 }
 
-/* The input under 4 tiles of one tile row: 6 rows (NULL above or below the image) and per
+/* The input under 4 tiles of one tile row of channel 0: 6 rows (NULL above or below the
+ * image; a channel's are off floats further) and per
  * 8-column position p (columns c0 = 4 tx - 1 + 8p ..) how to load it: 0 all outside the
  * row (zeros); 1 all inside (a plain load at c0); 2 cut by an edge: the 8 columns of the row
  * nearest c0 (from base), moved into place by a lane permute and the outside lanes zeroed —
@@ -102,19 +103,20 @@ static void seg_init(seg4 *g, const float *xc, int h, int w, int ty, int tx) {
     }
 }
 
-static inline v8 seg_load(const seg4 *g, int r, int p) {
-    const float *row = g->row[r];
-    if (!row || !g->mode[p]) return simde_mm256_setzero_ps();
+static inline v8 seg_load(const seg4 *g, size_t off, int r, int p) {
+    if (!g->row[r] || !g->mode[p]) return simde_mm256_setzero_ps();
+    const float *row = g->row[r] + off;
     if (g->mode[p] == 1) return simde_mm256_loadu_ps(row + g->base[p]);
     return simde_mm256_and_ps(
         simde_mm256_permutevar8x32_ps(simde_mm256_loadu_ps(row + g->base[p]), g->idx[p]),
         g->keep[p]);
 }
 
-/* V of 8 tiles: tiles 0..3 from segment A, tiles 4..7 from B (NULL: zeros). split 0: B
- * starts 16 columns after A, so tile 3's extra columns are tile 4's first. Lanes n.. are
- * not stored. */
-static void group8(const seg4 *A, const seg4 *B, int split, int n, float *out, size_t xs) {
+/* V of 8 tiles of the channel off floats past channel 0: tiles 0..3 from segment A, tiles
+ * 4..7 from B (NULL: zeros). split 0: B starts 16 columns after A, so tile 3's extra columns
+ * are tile 4's first. Lanes n.. are not stored. */
+static void group8(const seg4 *A, const seg4 *B, int split, int n, size_t off, float *out,
+                   size_t xs) {
     static const int src_b[6] = {0, 0, 1, 1, 1, 0}, pos[6] = {0, 1, 0, 1, 2, 2};
     v8 z[6][6]; /* B^T d: [row of V][position: z layout of split6] */
     for (int c = 0; c < 6; c++) {
@@ -124,7 +126,7 @@ static void group8(const seg4 *A, const seg4 *B, int split, int n, float *out, s
         }
         const seg4 *g = src_b[c] ? B : A;
         v8 d[6], o[6];
-        for (int r = 0; r < 6; r++) d[r] = g ? seg_load(g, r, pos[c]) : simde_mm256_setzero_ps();
+        for (int r = 0; r < 6; r++) d[r] = g ? seg_load(g, off, r, pos[c]) : simde_mm256_setzero_ps();
         bt6(d, o);
         for (int i = 0; i < 6; i++) z[i][c] = o[i];
     }
@@ -141,35 +143,45 @@ static void group8(const seg4 *A, const seg4 *B, int split, int n, float *out, s
     }
 }
 
-void sculpt_wino4_input__avx2(const wino_run *runs, int nrun, size_t off, int h, int w,
-                              float *out, size_t xs) {
+void sculpt_wino4_input__avx2(const wino_run *runs, int nrun, int nc, size_t cs, int h, int w,
+                              float *out, size_t os, size_t xs) {
+    enum { MAXG = (GEMM_MAX_NR + 7) / 8 };
     int run_of[GEMM_MAX_NR + 8], at[GEMM_MAX_NR + 8], total = 0; /* tile -> run, offset */
     for (int r = 0; r < nrun; r++)
         for (int k = 0; k < runs[r].len; k++, total++) {
             run_of[total] = r;
             at[total] = k;
         }
-    for (int k0 = 0; k0 < total; k0 += 8) {
+    /* each group of 8 tiles' geometry, once for every channel: fast (each half's tiles in
+     * one run, rows of 8 columns or more) with its segments, or winograd4.c's code */
+    seg4 sa[MAXG], sb[MAXG];
+    int fast[MAXG], split[MAXG];
+    for (int g = 0, k0 = 0; k0 < total; g++, k0 += 8) {
         const int n = total - k0 < 8 ? total - k0 : 8, na = n < 4 ? n : 4, nb = n - na;
         const int ra_i = run_of[k0], rb_i = nb ? run_of[k0 + 4] : ra_i;
-        /* each half's tiles in one run (and rows of 8 columns or more), else winograd4.c's
-         * code for each run's part */
-        if (w < 8 || run_of[k0 + na - 1] != ra_i || (nb && run_of[k0 + 3 + nb] != rb_i)) {
+        fast[g] = w >= 8 && run_of[k0 + na - 1] == ra_i && (!nb || run_of[k0 + 3 + nb] == rb_i);
+        if (!fast[g]) continue;
+        const wino_run *A = &runs[ra_i], *B = &runs[rb_i];
+        seg_init(&sa[g], A->x, h, w, A->ty, A->tx + at[k0]);
+        if (nb) seg_init(&sb[g], B->x, h, w, B->ty, B->tx + at[k0 + 4]);
+        split[g] = !nb || rb_i != ra_i;
+    }
+    for (int c = 0; c < nc; c++) /* a channel's groups together: they share its input rows */
+        for (int g = 0, k0 = 0; k0 < total; g++, k0 += 8) {
+            const int n = total - k0 < 8 ? total - k0 : 8;
+            float *o = out + c * os;
+            if (fast[g]) {
+                group8(&sa[g], n > 4 ? &sb[g] : NULL, split[g], n, c * cs, o + k0, xs);
+                continue;
+            }
             for (int k = k0; k < k0 + n;) {
                 const wino_run *R = &runs[run_of[k]];
                 int len = R->len - at[k];
                 if (len > k0 + n - k) len = k0 + n - k;
-                wino4_input_run(R->x + off, h, w, R->ty, R->tx + at[k], len, out + k, xs);
+                wino4_input_run(R->x + c * cs, h, w, R->ty, R->tx + at[k], len, o + k, xs);
                 k += len;
             }
-            continue;
         }
-        seg4 sa, sb;
-        const wino_run *A = &runs[ra_i], *B = &runs[rb_i];
-        seg_init(&sa, A->x + off, h, w, A->ty, A->tx + at[k0]);
-        if (nb) seg_init(&sb, B->x + off, h, w, B->ty, B->tx + at[k0 + 4]);
-        group8(&sa, nb ? &sb : NULL, !nb || rb_i != ra_i, n, out + k0, xs);
-    }
 }
 
 void sculpt_wino4_output__avx2(const float *m, size_t xs, float *const da[4],

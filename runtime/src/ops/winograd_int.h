@@ -53,14 +53,15 @@ void sculpt_wino_output__avx2(const float *m, size_t xs, int len8, float *d0, fl
 void sculpt_wino_input__avx2(const float *xc, int h, int w, int ty, int tx0, int len, float *out,
                              size_t xs);
 /* winograd4_avx2.c, F(4x4):
- * input: V of one B panel's tiles, given as runs (each tiles tx .. tx+len-1 of tile row ty
- *   of the plane x + off; at most GEMM_MAX_NR tiles in all), V[xi] of the panel's tile t at
- *   out[xi * xs + t] — wino4_input_run's values, 8 tiles at a time where each half of 8 lies
+ * input: V of one B panel's tiles for nc channels, the tiles given as runs (each tiles
+ *   tx .. tx+len-1 of tile row ty of the plane x + c * cs of channel c; at most GEMM_MAX_NR
+ *   tiles in all), V[xi] of channel c's tile t at out[c * os + xi * xs + t] —
+ *   wino4_input_run's values, 8 tiles at a time where each half of 8 lies
  *   in one run (so the 4-tile rows of 16x16 maps pair up), wino4_input_run elsewhere;
  * output: Y of 8 tiles (M[xi] of tile t at m[xi * xs + t]), output row r of tiles 0..3 to
  *   da[r][0..15] and of tiles 4..7 to db[r][0..15] — wino4_output_run's values. */
-void sculpt_wino4_input__avx2(const wino_run *runs, int nrun, size_t off, int h, int w,
-                              float *out, size_t xs);
+void sculpt_wino4_input__avx2(const wino_run *runs, int nrun, int nc, size_t cs, int h,
+                              int w, float *out, size_t os, size_t xs);
 void sculpt_wino4_output__avx2(const float *m, size_t xs, float *const da[4],
                                float *const db[4]);
 #endif
