@@ -362,6 +362,7 @@ static void output_block2(const wino_job *J, int64_t g0, int cnt, int o0, int o1
  * by run to the portable one. Rows below the image go to junk. */
 typedef struct orun {
     int j, len, full, rows; /* first tile in the block, tiles, tiles with 4 columns inside, rows */
+    int ow;                 /* output columns inside the image */
     int64_t at;             /* output (item, oy, ox) offset at channel 0; + o * h * w */
     const float *ca;        /* chan_add of the item at channel 0, or NULL */
 } orun;
@@ -388,8 +389,8 @@ static void output_block4(const wino_job *J, int64_t g0, int cnt, int o0, int o1
         R->j = j;
         R->len = run_at(J, g0 + j, cnt - j, &b, &ty, &tx);
         const int oy = 4 * ty, ox = 4 * tx;
-        const int ow = s->w - ox < 4 * R->len ? s->w - ox : 4 * R->len;
-        R->full = ow / 4;
+        R->ow = s->w - ox < 4 * R->len ? s->w - ox : 4 * R->len;
+        R->full = R->ow / 4;
         R->rows = s->h - oy < 4 ? s->h - oy : 4;
         R->at = (int64_t)b * s->oc * hw + (int64_t)oy * s->w + ox;
         R->ca = e->chan_add ? e->chan_add + (int64_t)b * e->chan_add_stride : NULL;
@@ -430,9 +431,8 @@ static void output_block4(const wino_job *J, int64_t g0, int cnt, int o0, int o1
                 if (in < len) { /* the last tile of the row, cut by the right edge */
                     wino4_output_run(m + k + in, xs, 1,
                                      (float *const[4]){edge[0], edge[1], edge[2], edge[3]});
-                    const int cols = s->w - 4 * (R->full + (int)((R->at % s->w) / 4));
                     for (int r = 0; r < R->rows; r++)
-                        memcpy(d[r] + 4 * in, edge[r], (size_t)cols * sizeof(float));
+                        memcpy(d[r] + 4 * in, edge[r], (size_t)(R->ow - 4 * R->full) * sizeof(float));
                 }
                 k += len;
             }
@@ -440,11 +440,9 @@ static void output_block4(const wino_job *J, int64_t g0, int cnt, int o0, int o1
         const float *bias = e->bias ? e->bias + o : NULL;
         for (int i = 0; i < nrun; i++) {
             const orun *R = &runs[i];
-            const int ox = (int)(R->at % s->w);
-            const int ow = s->w - ox < 4 * R->len ? s->w - ox : 4 * R->len;
             for (int r = 0; r < R->rows; r++) {
                 const int64_t at = R->at + (int64_t)o * hw + (int64_t)r * s->w;
-                epilogue_row(J->y + at, ow, bias, R->ca ? R->ca + o : NULL,
+                epilogue_row(J->y + at, R->ow, bias, R->ca ? R->ca + o : NULL,
                              e->residual ? e->residual + at : NULL);
             }
         }
