@@ -102,6 +102,10 @@ int ops_thread_id(void);     /* omp_get_thread_num() or 0 */
  * region). Tasks must be independent; which thread runs one never changes its result. */
 typedef void (*ops_task_fn)(void *arg, int task);
 void ops_parallel_for(int n_threads, int par, int tasks, ops_task_fn fn, void *arg);
+/* The same, each thread taking the next task when it is done with one (OpenMP dynamic, 1):
+ * for regions of several tasks per thread, which then finish together when the cores run at
+ * different speeds (big.LITTLE and hybrid CPUs, a busy neighbour on a shared host). */
+void ops_parallel_for_dyn(int n_threads, int par, int tasks, ops_task_fn fn, void *arg);
 int ops_default_threads(void);
 
 #endif

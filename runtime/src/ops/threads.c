@@ -37,3 +37,18 @@ void ops_parallel_for(int n_threads, int par, int tasks, ops_task_fn fn, void *a
 #endif
     for (int t = 0; t < tasks; t++) fn(arg, t);
 }
+
+void ops_parallel_for_dyn(int n_threads, int par, int tasks, ops_task_fn fn, void *arg) {
+#ifdef _OPENMP
+    if (par && n_threads > 1 && tasks > 1) {
+        const int nt = n_threads < tasks ? n_threads : tasks;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+        for (int t = 0; t < tasks; t++) fn(arg, t);
+        return;
+    }
+#else
+    (void)par;
+    (void)n_threads;
+#endif
+    for (int t = 0; t < tasks; t++) fn(arg, t);
+}

@@ -52,6 +52,14 @@
 #ifndef WINO_PG
 #define WINO_PG 1
 #endif
+/* M blocks per thread where the input is transformed once for all of them (one tile block:
+ * every Winograd conv at batch 1), run dynamically: with 4 rather than 1, the threads of the
+ * EPYC guest finished together (its vCPUs run at different speeds from moment to moment: in
+ * one run thread 0 took 357 ms of busy time on the same work where thread 1 took 263), and
+ * 2 threads were 1-7% faster in alternating A/B evaluations */
+#ifndef WINO_DYN_TASKS
+#define WINO_DYN_TASKS 4
+#endif
 /* Fused path when the conv has at most this many tile blocks (more share one precomputed U) */
 #ifndef WINO_FUSE_BLOCKS
 #define WINO_FUSE_BLOCKS 1
@@ -548,6 +556,12 @@ static void run(const gemm_kernel *kr, const conv_shape *s, int n, const float *
     while (n_threads > 1 && nb_m < J.panels && (blocks * nb_m) % n_threads != 0 &&
            blocks * nb_m < 4 * n_threads)
         nb_m++;
+    const int shared_in = n_threads > 1 && blocks == 1 && vs &&
+                          vs_floats >= v_shared_floats(s->ic, J.nt, J.np);
+    /* with the input transformed once (below), M blocks cost nothing more: WINO_DYN_TASKS
+     * per thread, taken dynamically, so a slower core does fewer of them */
+    if (shared_in)
+        nb_m = J.panels < WINO_DYN_TASKS * n_threads ? J.panels : WINO_DYN_TASKS * n_threads;
     J.mc_panels = (J.panels + nb_m - 1) / nb_m;
     J.nb_m = (J.panels + J.mc_panels - 1) / J.mc_panels;
     const int tasks = blocks * J.nb_m;
@@ -556,13 +570,13 @@ static void run(const gemm_kernel *kr, const conv_shape *s, int n, const float *
     /* one tile block cut into M blocks (small maps at batch 1): each task would transform
      * the whole input again, so it is transformed once, split over the threads, into vs
      * (the same values: the GEMMs see the same bits) */
-    if (par && blocks == 1 && J.nb_m > 1 && vs && vs_floats >= v_shared_floats(s->ic, J.nt, J.np)) {
+    if (par && shared_in && J.nb_m > 1) {
         J.vs = vs;
         const double t = wino_phase_on ? phase_now() : 0;
-        ops_parallel_for(n_threads, 1, (s->ic + VS_CHUNK - 1) / VS_CHUNK, vs_task, &J);
+        ops_parallel_for_dyn(n_threads, 1, (s->ic + VS_CHUNK - 1) / VS_CHUNK, vs_task, &J);
         if (wino_phase_on) wino_phase_sec[WINO_PH_INPUT] += phase_now() - t;
     }
-    ops_parallel_for(n_threads, par, tasks, wino_task, &J);
+    ops_parallel_for_dyn(n_threads, par, tasks, wino_task, &J);
 }
 
 void conv2d_winograd_run(const gemm_kernel *kr, const conv_shape *s, int n, const float *x,

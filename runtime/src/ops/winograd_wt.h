@@ -57,18 +57,53 @@ static inline void g6(WT_V g0, WT_V g1, WT_V g2, WT_V o[6]) {
     o[5] = g2;
 }
 
-/* WT_W lanes of F(4x4)'s U (36 points) from g [9][..] (lane stride ts) into d + xi * xs */
-static inline void lanes_4(const float *g, size_t ts, float *d, size_t xs) {
-    WT_V k[9], a[3][6], u[6];
-    for (int j = 0; j < 9; j++) k[j] = WT_LOAD(g + j * ts);
-    for (int j = 0; j < 3; j++) g6(k[j], k[3 + j], k[6 + j], a[j]); /* a[j][i] = (G g)[i][j] */
-    for (int i = 0; i < 6; i++) {
-        g6(a[0][i], a[1][i], a[2][i], u);
-        for (int j = 0; j < 6; j++) WT_STORE(d + (size_t)(6 * i + j) * xs, u[j]);
-    }
+/* g6 of (g0, g1, g2) stored at *d, *d + xs, .. *d + 5 xs; *d moves on past them */
+static inline void g6_store(WT_V g0, WT_V g1, WT_V g2, float **d, size_t xs) {
+    WT_V o[6];
+    g6(g0, g1, g2, o);
+    for (int j = 0; j < 6; j++, *d += xs) WT_STORE(*d, o[j]);
 }
 
-/* chunks of weights prefetched ahead (2, 4 and 8 measured alike, ~7% over none from memory) */
+/* WT_W lanes of F(4x4)'s U (36 points) from g [9][..] (lane stride ts) into d + xi * xs.
+ * Row i of a = G g is made right before row i of U = a G^T, rows 1 and 2 together (they
+ * share g0 + g2) as 3 and 4 (g0 + 4 g2 and 2 g1): the same operations as g6 on the columns,
+ * but never all 18 values of a live at once (16 ymm registers; they spilled). */
+static inline void lanes_4(const float *g, size_t ts, float *d, size_t xs) {
+    const WT_V c6 = WT_SET1(-1.0f / 6.0f), c24 = WT_SET1(1.0f / 24.0f);
+#define K(j) WT_LOAD(g + (j) * ts)
+    {
+        const WT_V q = WT_SET1(0.25f);
+        g6_store(WT_MUL(K(0), q), WT_MUL(K(1), q), WT_MUL(K(2), q), &d, xs);
+    }
+    {
+        WT_V a1[3], a2[3];
+        for (int j = 0; j < 3; j++) {
+            const WT_V g1 = K(3 + j), s = WT_ADD(K(j), K(6 + j));
+            a1[j] = WT_MUL(WT_ADD(s, g1), c6);
+            a2[j] = WT_MUL(WT_SUB(s, g1), c6);
+        }
+        g6_store(a1[0], a1[1], a1[2], &d, xs);
+        g6_store(a2[0], a2[1], a2[2], &d, xs);
+    }
+    {
+        WT_V a3[3], a4[3];
+        for (int j = 0; j < 3; j++) {
+            const WT_V q = WT_ADD(K(j), WT_MUL(WT_SET1(4.0f), K(6 + j)));
+            const WT_V h = WT_MUL(WT_SET1(2.0f), K(3 + j));
+            a3[j] = WT_MUL(WT_ADD(q, h), c24);
+            a4[j] = WT_MUL(WT_SUB(q, h), c24);
+        }
+        g6_store(a3[0], a3[1], a3[2], &d, xs);
+        g6_store(a4[0], a4[1], a4[2], &d, xs);
+    }
+    g6_store(K(6), K(7), K(8), &d, xs);
+#undef K
+}
+
+/* chunks of weights prefetched ahead (2, 4 and 8 measured alike, ~7% over none from memory),
+ * by __builtin_prefetch(p, 0, 3), prefetcht0 on x86 (PRFM PLDL1KEEP on AArch64): SIMDe's
+ * simde_mm_prefetch with SIMDE_MM_HINT_T0 emits prefetcht2 under GCC's native headers (its
+ * hint constants are MSVC's; simd-everywhere/simde issue 1186), which on Intel fills L2 only */
 #ifndef PF
 #define PF 4
 #endif
@@ -89,8 +124,8 @@ static inline void transpose_chunk(const float *const src[6], int kc, int c0, in
         /* the weights stream from memory, 6 rows at once: fetch PF chunks ahead */
         if (src[2 * p + 1] && c0 + (PF + 1) * CB <= kc)
             for (int l = 0; l < CB * 9 * 4; l += 64) {
-                simde_mm_prefetch((const char *)(a + PF * CB * 9) + l, SIMDE_MM_HINT_T0);
-                simde_mm_prefetch((const char *)(b + PF * CB * 9) + l, SIMDE_MM_HINT_T0);
+                __builtin_prefetch((const char *)(a + PF * CB * 9) + l, 0, 3);
+                __builtin_prefetch((const char *)(b + PF * CB * 9) + l, 0, 3);
             }
         for (int c = 0; c < cb; c++, a += sa, b += sb, o += 6) {
             const simde__m128 a0 = simde_mm_loadu_ps(a), a1 = simde_mm_loadu_ps(a + 4);
@@ -112,7 +147,7 @@ static inline void transpose_chunk(const float *const src[6], int kc, int c0, in
 }
 
 /* U of the chunk at t (nl lanes, a multiple of WT_W up to TL) into o + xi * xs, tile m */
-static inline void chunk_u(float t[9][TL], int nl, int m, float *o, size_t xs) {
+static inline void chunk_u(const float t[9][TL], int nl, int m, float *o, size_t xs) {
     if (m == 4)
         for (int v = 0; v < nl; v += WT_W) lanes_4(&t[0][v], TL, o + v, xs);
     else
@@ -145,4 +180,5 @@ void WT_NAME(const float *w, int oc, int ic, int r, int k0, int kc, int m,
             memcpy(d + (size_t)full * 6 + xi * xs, u[xi], (size_t)cb * 6 * sizeof(float));
     }
 }
+
 
