@@ -93,6 +93,17 @@ static void test_conv(const gemm_kernel *kr) {
         CHECKF(err < 2e-6, "%s conv ic=%d oc=%d k=%d s=%d %dx%d n=%d: rel L2 %.3g", kr->name,
                c->ic, c->oc, c->k, c->stride, c->h, c->w, c->n, err);
         CHECKF(memcmp(y1, y3, ny * sizeof(float)) == 0, "%s conv %zu: 1 vs 3 threads differ", kr->name, t);
+        /* scratch with room for a whole B past thread 0's area: one item's single column
+         * block cut into M blocks packs B once for all of them (the same bits) */
+        const size_t roomy = stride + (size_t)K * 256;
+        float *big = malloc(roomy * 3 * sizeof(float));
+        for (int th = 2; th <= 3; th++) {
+            memset(y3, 0, ny * sizeof(float));
+            conv2d_run(kr, &s, c->n, x, pa, &e, y3, big, roomy, th);
+            CHECKF(memcmp(y1, y3, ny * sizeof(float)) == 0, "%s conv %zu: 1 vs %d threads (B "
+                   "packed once) differ", kr->name, t, th);
+        }
+        free(big);
         if (c->n > 1) { /* one item per call: the same bits as the batch (items grouped or not) */
             const size_t nx1 = (size_t)c->ic * c->h * c->w, ny1 = (size_t)c->oc * N;
             for (int b = 0; b < c->n; b++) {

@@ -10,6 +10,10 @@
 
 /* Blocking (multiples of every kernel's mr and nr). The speed issue tunes these. */
 #define GEMM_KC 256
+/* M blocks per thread where B is packed once for all of them (conv2d_run) */
+#ifndef CONV_DYN_TASKS
+#define CONV_DYN_TASKS 4
+#endif
 #ifndef GEMM_NC
 #define GEMM_NC 256
 #endif
@@ -98,6 +102,8 @@ typedef struct conv_job {
     float *y, *scratch;
     size_t scratch_stride;
     int M, K, N, nc, nb_n, nb_m, mc_panels;
+    float *bs; /* NULL, or the one (item, column block)'s B, every KC block, packed once */
+    size_t bs_ncr;
 } conv_job;
 
 /* One mr x nr output tile's KC block: the kernel (through tmp at the edges), then on the
@@ -153,11 +159,13 @@ static void conv_task(void *arg, int task) {
     if (m0 >= M) return;
     const int mc = M - m0 < J->mc_panels * mr ? M - m0 : J->mc_panels * mr;
     const size_t ncr = (size_t)(nc + nr - 1) / nr * nr; /* floats per k row of the B block */
-    if ((size_t)K * ncr <= (size_t)GEMM_KC * GEMM_NC && K > GEMM_KC) {
+    if (J->bs) /* packed once for every task (bs_task) */
+        bp = J->bs;
+    if (J->bs || ((size_t)K * ncr <= (size_t)GEMM_KC * GEMM_NC && K > GEMM_KC)) {
         /* Narrow outputs (4x4 maps): all of B fits the scratch, so pack every KC block
          * first and walk each weight panel once, front to back, over all of K. The sums
          * run over the same KC blocks in the same order as below: the same bits. */
-        for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
+        for (int k0 = 0; k0 < K && !J->bs; k0 += GEMM_KC) {
             const int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
             pack_b(s, xb, k0, kc, n0, nc, nr, bp + (size_t)k0 * ncr);
         }
@@ -190,6 +198,13 @@ static void conv_task(void *arg, int task) {
     }
 }
 
+/* KC block `task` of the shared B (conv_job.bs) */
+static void bs_task(void *arg, int task) {
+    const conv_job *J = arg;
+    const int k0 = task * GEMM_KC, kc = J->K - k0 < GEMM_KC ? J->K - k0 : GEMM_KC;
+    pack_b(J->s, J->x, k0, kc, 0, J->nc, J->kr->nr, J->bs + (size_t)k0 * J->bs_ncr);
+}
+
 void conv2d_run(const gemm_kernel *kr, const conv_shape *s, int n, const float *x,
                 const float *packed_a, const conv_epilogue *e, float *y, float *scratch,
                 size_t scratch_stride, int n_threads) {
@@ -202,9 +217,28 @@ void conv2d_run(const gemm_kernel *kr, const conv_shape *s, int n, const float *
     task_split(n, J.M, J.N, kr->mr, kr->nr, n_threads, &J.nc, &J.nb_m);
     J.nb_n = (J.N + J.nc - 1) / J.nc;
     const int panels = (J.M + kr->mr - 1) / kr->mr;
+    /* One item, one column block, cut into M blocks (4x4 output maps at batch 1): each M
+     * block would pack the same B again. Where the scratch has room past thread 0's own
+     * area, B is packed once, its KC blocks split over the threads, and the M blocks,
+     * CONV_DYN_TASKS per thread, are taken dynamically (the same values and sums: the
+     * same bits). */
+    J.bs = NULL;
+    J.bs_ncr = (size_t)(J.nc + kr->nr - 1) / kr->nr * kr->nr;
+    const size_t own = conv2d_scratch_floats(kr);
+    if (n * J.nb_n == 1 && J.nb_m > 1 && scratch_stride >= own + (size_t)J.K * J.bs_ncr &&
+        (double)J.M * J.N * J.K >= 262144.0) {
+        J.bs = scratch + own;
+        J.nb_m = panels < CONV_DYN_TASKS * n_threads ? panels : CONV_DYN_TASKS * n_threads;
+    }
     J.mc_panels = (panels + J.nb_m - 1) / J.nb_m;
+    J.nb_m = (panels + J.mc_panels - 1) / J.mc_panels;
     const int tasks = n * J.nb_n * J.nb_m;
     /* small problems run on one thread: same bits, no fork/join cost */
     const int par = tasks > 1 && (double)J.M * J.N * J.K * n >= 262144.0;
+    if (J.bs) {
+        ops_parallel_for_dyn(n_threads, 1, (J.K + GEMM_KC - 1) / GEMM_KC, bs_task, &J);
+        ops_parallel_for_dyn(n_threads, par, tasks, conv_task, &J);
+        return;
+    }
     ops_parallel_for(n_threads, par, tasks, conv_task, &J);
 }
