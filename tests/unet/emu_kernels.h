@@ -7,10 +7,14 @@
 #include "ops/kernels.h"
 
 #if defined(UNET_TEST_EMU)
-void test_gemm_avx512_emu(int kc, const float *a, const float *b, float *c, int64_t ldc, int acc);
-void test_gemm_avx512h_emu(int kc, const float *a, const float *b, float *c, int64_t ldc, int acc);
-void test_gemm_neon_emu(int kc, const float *a, const float *b, float *c, int64_t ldc, int acc);
-void test_gemm_avx2_emu(int kc, const float *a, const float *b, float *c, int64_t ldc, int acc);
+void test_gemm_avx512_emu(int kc, const float *a, const float *b, float *c, int64_t ldc, int acc,
+                          const gemm_epi *ep);
+void test_gemm_avx512h_emu(int kc, const float *a, const float *b, float *c, int64_t ldc, int acc,
+                           const gemm_epi *ep);
+void test_gemm_neon_emu(int kc, const float *a, const float *b, float *c, int64_t ldc, int acc,
+                        const gemm_epi *ep);
+void test_gemm_avx2_emu(int kc, const float *a, const float *b, float *c, int64_t ldc, int acc,
+                        const gemm_epi *ep);
 /* winograd_avx512.c's weight transform, emulated likewise */
 void test_wino_weights_avx512_emu(const float *w, int oc, int ic, int r, int k0, int kc, int m,
                                   float *d, size_t xs);

@@ -35,7 +35,7 @@ static void test_ukr(const gemm_kernel *kr) {
         memcpy(c0, c, sizeof(float) * mr * ldc);
         for (int acc = 0; acc < 2; acc++) {
             memcpy(c, c0, sizeof(float) * mr * ldc);
-            kr->ukr(kc, a, b, c, ldc, acc);
+            kr->ukr(kc, a, b, c, ldc, acc, NULL);
             double worst = 0;
             for (int i = 0; i < mr; i++)
                 for (int j = 0; j < ldc; j++) {
@@ -52,7 +52,7 @@ static void test_ukr(const gemm_kernel *kr) {
             if (kr->ukr_half) { /* the same bits in its nr/2 columns, nothing past them */
                 float *h = malloc(sizeof(float) * mr * ldc);
                 memcpy(h, c0, sizeof(float) * mr * ldc);
-                kr->ukr_half(kc, a, b, h, ldc, acc);
+                kr->ukr_half(kc, a, b, h, ldc, acc, NULL);
                 int same = 1, kept = 1;
                 for (int i = 0; i < mr; i++)
                     for (int j = 0; j < ldc; j++) {
@@ -64,6 +64,33 @@ static void test_ukr(const gemm_kernel *kr) {
                 free(h);
             }
         }
+        /* the epilogue in registers: the same bits as the terms added after the store, one
+         * pass per term, for each subset of the terms */
+        float *rows = rand_buf(2 * (size_t)mr);
+        float *res = rand_buf((size_t)mr * ldc), *want = malloc(sizeof(float) * mr * ldc);
+        for (int terms = 1; terms < 8; terms++)
+            for (int acc = 0; acc < 2; acc++)
+                for (int half = 0; half < (kr->ukr_half ? 2 : 1); half++) {
+                    const gemm_ukr_fn f = half ? kr->ukr_half : kr->ukr;
+                    const int w = half ? nr / 2 : nr;
+                    gemm_epi ep = {{terms & 1 ? rows : NULL, terms & 2 ? rows + mr : NULL},
+                                   terms & 4 ? res : NULL, ldc};
+                    memcpy(want, c0, sizeof(float) * mr * ldc);
+                    f(kc, a, b, want, ldc, acc, NULL);
+                    for (int i = 0; i < mr; i++)
+                        for (int j = 0; j < w; j++) {
+                            float *v = &want[i * ldc + j];
+                            if (terms & 1) *v = *v + rows[i];
+                            if (terms & 2) *v = *v + rows[mr + i];
+                            if (terms & 4) *v = *v + res[i * ldc + j];
+                        }
+                    memcpy(c, c0, sizeof(float) * mr * ldc);
+                    f(kc, a, b, c, ldc, acc, &ep);
+                    CHECKF(memcmp(c, want, sizeof(float) * mr * ldc) == 0,
+                           "%s%s kernel kc=%d acc=%d: epilogue terms %d differ from the terms "
+                           "added after the store", kr->name, half ? " half" : "", kc, acc, terms);
+                }
+        free(rows); free(res); free(want);
         free(a); free(b); free(c); free(c0);
     }
 }

@@ -209,9 +209,9 @@ VEC_INLINE void att_block_run(const att_job *J, int t) {
             for (int q = 0; q < panels; q++) {
                 float *c = st + (size_t)q * hw * nr + (size_t)j0 * nr;
                 if (mh == mr) {
-                    kr->ukr(dh, a, qb + (size_t)q * nr * dh, c, nr, 0);
+                    kr->ukr(dh, a, qb + (size_t)q * nr * dh, c, nr, 0, NULL);
                 } else {
-                    kr->ukr(dh, a, qb + (size_t)q * nr * dh, tmp, nr, 0);
+                    kr->ukr(dh, a, qb + (size_t)q * nr * dh, tmp, nr, 0, NULL);
                     for (int i = 0; i < mh * nr; i++) c[i] = tmp[i];
                 }
             }
@@ -225,9 +225,9 @@ VEC_INLINE void att_block_run(const att_job *J, int t) {
                 const int nw = rows - q * nr < nr ? rows - q * nr : nr;
                 float *c = o + (int64_t)c0 * hw + i0 + q * nr;
                 if (mh == mr && nw == nr) {
-                    kr->ukr(hw, a, st + (size_t)q * hw * nr, c, hw, 0);
+                    kr->ukr(hw, a, st + (size_t)q * hw * nr, c, hw, 0, NULL);
                 } else {
-                    kr->ukr(hw, a, st + (size_t)q * hw * nr, tmp, nr, 0);
+                    kr->ukr(hw, a, st + (size_t)q * hw * nr, tmp, nr, 0, NULL);
                     for (int i = 0; i < mh; i++)
                         for (int j = 0; j < nw; j++) c[(int64_t)i * hw + j] = tmp[i * nr + j];
                 }

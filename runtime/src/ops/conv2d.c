@@ -14,6 +14,9 @@
 #ifndef CONV_DYN_TASKS
 #define CONV_DYN_TASKS 4
 #endif
+#ifndef GEMM_MCP
+#define GEMM_MCP 8
+#endif
 #ifndef GEMM_NC
 #define GEMM_NC 256
 #endif
@@ -106,8 +109,9 @@ typedef struct conv_job {
     size_t bs_ncr;
 } conv_job;
 
-/* One mr x nr output tile's KC block: the kernel (through tmp at the edges), then on the
- * last block the epilogue in the reference's order, row by row so it vectorises. */
+/* One mr x nr output tile's KC block: the kernel, with on the last
+ * block the epilogue in the reference's order added in its registers; edge tiles go through
+ * tmp and take the epilogue row by row. */
 static void conv_tile(const conv_job *J, int b, int i0, int mh, int j0, int nw, int kc,
                       const float *ap, const float *bq, int acc, int last, float *tmp) {
     const gemm_kernel *kr = J->kr;
@@ -116,15 +120,23 @@ static void conv_tile(const conv_job *J, int b, int i0, int mh, int j0, int nw, 
     float *c = J->y + (int64_t)b * M * N + (int64_t)i0 * N + j0;
     int width = nr; /* narrow panels (4x4 maps) take the half-width kernel where there is one */
     const gemm_ukr_fn ukr = nw == nr ? kr->ukr : gemm_ukr_cols(kr, nw, &width);
+    const int epi = last && (e0.bias || e0.chan_add || e0.residual);
     if (mh == mr && (nw == nr || nw == width)) {
-        ukr(kc, ap, bq, c, N, acc);
-    } else {
-        ukr(kc, ap, bq, tmp, nr, 0);
-        for (int i = 0; i < mh; i++)
-            for (int j = 0; j < nw; j++)
-                c[(int64_t)i * N + j] = acc ? c[(int64_t)i * N + j] + tmp[i * nr + j] : tmp[i * nr + j];
+        gemm_epi ep;
+        if (epi) {
+            ep.row[0] = e0.bias ? e0.bias + i0 : NULL;
+            ep.row[1] = e0.chan_add ? e0.chan_add + (int64_t)b * e0.chan_add_stride + i0 : NULL;
+            ep.res = e0.residual ? e0.residual + ((int64_t)b * M + i0) * N + j0 : NULL;
+            ep.ldr = N;
+        }
+        ukr(kc, ap, bq, c, N, acc, epi ? &ep : NULL);
+        return;
     }
-    if (!last || !(e0.bias || e0.chan_add || e0.residual)) return;
+    ukr(kc, ap, bq, tmp, nr, 0, NULL);
+    for (int i = 0; i < mh; i++)
+        for (int j = 0; j < nw; j++)
+            c[(int64_t)i * N + j] = acc ? c[(int64_t)i * N + j] + tmp[i * nr + j] : tmp[i * nr + j];
+    if (!epi) return;
     for (int i = 0; i < mh; i++) {
         const int o = i0 + i;
         float *ci = c + (int64_t)i * N;
@@ -186,13 +198,16 @@ static void conv_task(void *arg, int task) {
     for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
         const int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
         pack_b(s, xb, k0, kc, n0, nc, nr, bp);
-        for (int i0 = m0; i0 < m0 + mc; i0 += mr) {
-            const int mh = m0 + mc - i0 < mr ? m0 + mc - i0 : mr;
-            const float *ap = J->packed_a + (size_t)(i0 / mr) * mr * K + (size_t)k0 * mr;
+        for (int ib = m0; ib < m0 + mc; ib += GEMM_MCP * mr) {
+            const int ie = m0 + mc - ib < GEMM_MCP * mr ? m0 + mc : ib + GEMM_MCP * mr;
             for (int j0 = n0; j0 < n0 + nc; j0 += nr) {
                 const int nw = n0 + nc - j0 < nr ? n0 + nc - j0 : nr;
                 const float *bq = bp + (size_t)((j0 - n0) / nr) * kc * nr;
-                conv_tile(J, b, i0, mh, j0, nw, kc, ap, bq, k0 > 0, k0 + kc >= K, tmp);
+                for (int i0 = ib; i0 < ie; i0 += mr) {
+                    const int mh = ie - i0 < mr ? ie - i0 : mr;
+                    const float *ap = J->packed_a + (size_t)(i0 / mr) * mr * K + (size_t)k0 * mr;
+                    conv_tile(J, b, i0, mh, j0, nw, kc, ap, bq, k0 > 0, k0 + kc >= K, tmp);
+                }
             }
         }
     }

@@ -28,6 +28,15 @@
         c##i##1 = simde_mm512_fmadd_ps(ai, b1, c##i##1);                   \
     } while (0)
 
+/* the epilogue's terms for row i, one add at a time, on the accumulator v of columns at
+ * ri = ep->res + i * ldr + off */
+#define EPI(i, v, off)                                                                  \
+    do {                                                                                \
+        for (int t = 0; t < 2; t++)                                                     \
+            if (ep->row[t]) v = simde_mm512_add_ps(v, simde_mm512_set1_ps(ep->row[t][i])); \
+        if (ep->res) v = simde_mm512_add_ps(v, simde_mm512_loadu_ps(ep->res + (i) * ep->ldr + (off))); \
+    } while (0)
+
 #define STORE(i)                                                                        \
     do {                                                                                \
         float *ci = c + (i) * ldc;                                                      \
@@ -35,18 +44,22 @@
             c##i##0 = simde_mm512_add_ps(simde_mm512_loadu_ps(ci), c##i##0);            \
             c##i##1 = simde_mm512_add_ps(simde_mm512_loadu_ps(ci + 16), c##i##1);       \
         }                                                                               \
+        if (ep) {                                                                       \
+            EPI(i, c##i##0, 0);                                                         \
+            EPI(i, c##i##1, 16);                                                        \
+        }                                                                               \
         simde_mm512_storeu_ps(ci, c##i##0);                                             \
         simde_mm512_storeu_ps(ci + 16, c##i##1);                                        \
     } while (0)
 
 void GEMM_AVX512_NAME(int kc, const float *a, const float *b, float *c, int64_t ldc,
-                      int accumulate) {
+                      int accumulate, const gemm_epi *ep) {
     simde__m512 c00 = simde_mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00,
                 c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-    for (int p = 0; p < kc; p++) {
+    for (int p = 0; p < kc; p++, b += 32) {
         const float *ap = a + (int64_t)p * 6;
-        const simde__m512 b0 = simde_mm512_loadu_ps(b + (int64_t)p * 32);
-        const simde__m512 b1 = simde_mm512_loadu_ps(b + (int64_t)p * 32 + 16);
+        const simde__m512 b0 = simde_mm512_loadu_ps(b);
+        const simde__m512 b1 = simde_mm512_loadu_ps(b + 16);
         ROW(0); ROW(1); ROW(2); ROW(3); ROW(4); ROW(5);
     }
     STORE(0); STORE(1); STORE(2); STORE(3); STORE(4); STORE(5);
@@ -61,16 +74,17 @@ void GEMM_AVX512_NAME(int kc, const float *a, const float *b, float *c, int64_t 
     do {                                                                                    \
         float *ci = c + (i) * ldc;                                                          \
         if (accumulate) c##i##0 = simde_mm512_add_ps(simde_mm512_loadu_ps(ci), c##i##0);    \
+        if (ep) EPI(i, c##i##0, 0);                                                         \
         simde_mm512_storeu_ps(ci, c##i##0);                                                 \
     } while (0)
 
 void GEMM_AVX512_HALF_NAME(int kc, const float *a, const float *b, float *c, int64_t ldc,
-                           int accumulate) {
+                           int accumulate, const gemm_epi *ep) {
     simde__m512 c00 = simde_mm512_setzero_ps(), c10 = c00, c20 = c00, c30 = c00, c40 = c00,
                 c50 = c00;
-    for (int p = 0; p < kc; p++) {
+    for (int p = 0; p < kc; p++, b += 32) {
         const float *ap = a + (int64_t)p * 6;
-        const simde__m512 b0 = simde_mm512_loadu_ps(b + (int64_t)p * 32);
+        const simde__m512 b0 = simde_mm512_loadu_ps(b);
         ROW_H(0); ROW_H(1); ROW_H(2); ROW_H(3); ROW_H(4); ROW_H(5);
     }
     STORE_H(0); STORE_H(1); STORE_H(2); STORE_H(3); STORE_H(4); STORE_H(5);

@@ -10,7 +10,7 @@
 #endif
 
 void GEMM_NEON_NAME(int kc, const float *a, const float *b, float *c, int64_t ldc,
-                    int accumulate) {
+                    int accumulate, const gemm_epi *ep) {
     simde_float32x4_t acc[6][4];
     for (int i = 0; i < 6; i++)
         for (int j = 0; j < 4; j++) acc[i][j] = simde_vdupq_n_f32(0.0f);
@@ -31,6 +31,11 @@ void GEMM_NEON_NAME(int kc, const float *a, const float *b, float *c, int64_t ld
         for (int j = 0; j < 4; j++) {
             simde_float32x4_t v = acc[i][j];
             if (accumulate) v = simde_vaddq_f32(simde_vld1q_f32(ci + 4 * j), v);
+            if (ep) { /* the epilogue's terms, one add at a time */
+                for (int t = 0; t < 2; t++)
+                    if (ep->row[t]) v = simde_vaddq_f32(v, simde_vdupq_n_f32(ep->row[t][i]));
+                if (ep->res) v = simde_vaddq_f32(v, simde_vld1q_f32(ep->res + i * ep->ldr + 4 * j));
+            }
             simde_vst1q_f32(ci + 4 * j, v);
         }
     }

@@ -510,7 +510,8 @@ static void wino_task(void *arg, int task) {
                          * 8x8 maps): the half-width kernel where there is one */
                         int width;
                         const gemm_ukr_fn ukr = gemm_ukr_cols(kr, cnt - q * nr < nr ? cnt - q * nr : nr, &width);
-                        ukr(kc, ap, vx + (size_t)q * kc * nr, mx + (size_t)p * mr * nt + q * nr, nt, k0 > 0);
+                        ukr(kc, ap, vx + (size_t)q * kc * nr, mx + (size_t)p * mr * nt + q * nr, nt, k0 > 0,
+                            NULL);
                     }
                 }
             }
