@@ -14,9 +14,6 @@
 #ifndef CONV_DYN_TASKS
 #define CONV_DYN_TASKS 4
 #endif
-#ifndef GEMM_MCP
-#define GEMM_MCP 8
-#endif
 #ifndef GEMM_NC
 #define GEMM_NC 256
 #endif
@@ -109,9 +106,9 @@ typedef struct conv_job {
     size_t bs_ncr;
 } conv_job;
 
-/* One mr x nr output tile's KC block: the kernel, with on the last
- * block the epilogue in the reference's order added in its registers; edge tiles go through
- * tmp and take the epilogue row by row. */
+/* One mr x nr output tile's KC block: the kernel, with on the last block the epilogue in
+ * the reference's order added in its registers; edge tiles go through tmp and take the
+ * epilogue row by row. */
 static void conv_tile(const conv_job *J, int b, int i0, int mh, int j0, int nw, int kc,
                       const float *ap, const float *bq, int acc, int last, float *tmp) {
     const gemm_kernel *kr = J->kr;
@@ -198,16 +195,13 @@ static void conv_task(void *arg, int task) {
     for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
         const int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
         pack_b(s, xb, k0, kc, n0, nc, nr, bp);
-        for (int ib = m0; ib < m0 + mc; ib += GEMM_MCP * mr) {
-            const int ie = m0 + mc - ib < GEMM_MCP * mr ? m0 + mc : ib + GEMM_MCP * mr;
+        for (int i0 = m0; i0 < m0 + mc; i0 += mr) {
+            const int mh = m0 + mc - i0 < mr ? m0 + mc - i0 : mr;
+            const float *ap = J->packed_a + (size_t)(i0 / mr) * mr * K + (size_t)k0 * mr;
             for (int j0 = n0; j0 < n0 + nc; j0 += nr) {
                 const int nw = n0 + nc - j0 < nr ? n0 + nc - j0 : nr;
                 const float *bq = bp + (size_t)((j0 - n0) / nr) * kc * nr;
-                for (int i0 = ib; i0 < ie; i0 += mr) {
-                    const int mh = ie - i0 < mr ? ie - i0 : mr;
-                    const float *ap = J->packed_a + (size_t)(i0 / mr) * mr * K + (size_t)k0 * mr;
-                    conv_tile(J, b, i0, mh, j0, nw, kc, ap, bq, k0 > 0, k0 + kc >= K, tmp);
-                }
+                conv_tile(J, b, i0, mh, j0, nw, kc, ap, bq, k0 > 0, k0 + kc >= K, tmp);
             }
         }
     }

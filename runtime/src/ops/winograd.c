@@ -53,10 +53,11 @@
 #define WINO_PG 1
 #endif
 /* M blocks per thread where the input is transformed once for all of them (one tile block:
- * every Winograd conv at batch 1), run dynamically: with 4 rather than 1, the threads of the
- * EPYC guest finished together (its vCPUs run at different speeds from moment to moment: in
- * one run thread 0 took 357 ms of busy time on the same work where thread 1 took 263), and
- * 2 threads were 1-7% faster in alternating A/B evaluations */
+ * every Winograd conv at batch 1), taken dynamically, so that a core running slower for a
+ * while (big.LITTLE and hybrid CPUs; the EPYC guest's vCPUs, where in one run thread 0 was
+ * busy 357 ms on the same work that took thread 1 263 ms) does fewer of them. On the EPYC,
+ * 4 against the earlier 1 per thread: from 2 % slower to 7 % faster in three sets of
+ * alternating A/B evaluations, within its noise; 8 measured like 4. */
 #ifndef WINO_DYN_TASKS
 #define WINO_DYN_TASKS 4
 #endif
