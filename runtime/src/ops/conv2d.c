@@ -234,16 +234,16 @@ void conv2d_run(const gemm_kernel *kr, const conv_shape *s, int n, const float *
     J.bs = NULL;
     J.bs_ncr = (size_t)(J.nc + kr->nr - 1) / kr->nr * kr->nr;
     const size_t own = conv2d_scratch_floats(kr);
-    if (n * J.nb_n == 1 && J.nb_m > 1 && scratch_stride >= own + (size_t)J.K * J.bs_ncr &&
-        (double)J.M * J.N * J.K >= 262144.0) {
+    /* small problems run on one thread: same bits, no fork/join cost */
+    const int big = (double)J.M * J.N * J.K * n >= 262144.0;
+    if (big && n * J.nb_n == 1 && J.nb_m > 1 && scratch_stride >= own + (size_t)J.K * J.bs_ncr) {
         J.bs = scratch + own;
         J.nb_m = panels < CONV_DYN_TASKS * n_threads ? panels : CONV_DYN_TASKS * n_threads;
     }
     J.mc_panels = (panels + J.nb_m - 1) / J.nb_m;
     J.nb_m = (panels + J.mc_panels - 1) / J.mc_panels;
     const int tasks = n * J.nb_n * J.nb_m;
-    /* small problems run on one thread: same bits, no fork/join cost */
-    const int par = tasks > 1 && (double)J.M * J.N * J.K * n >= 262144.0;
+    const int par = tasks > 1 && big;
     if (J.bs) {
         ops_parallel_for_dyn(n_threads, 1, (J.K + GEMM_KC - 1) / GEMM_KC, bs_task, &J);
         ops_parallel_for_dyn(n_threads, par, tasks, conv_task, &J);

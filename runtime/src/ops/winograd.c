@@ -558,7 +558,9 @@ static void run(const gemm_kernel *kr, const conv_shape *s, int n, const float *
     while (n_threads > 1 && nb_m < J.panels && (blocks * nb_m) % n_threads != 0 &&
            blocks * nb_m < 4 * n_threads)
         nb_m++;
-    const int shared_in = n_threads > 1 && blocks == 1 && vs &&
+    /* small problems run on one thread: same bits, no fork/join cost */
+    const int big = 2.0 * J.np * s->oc * s->ic * (double)J.tiles >= 262144.0;
+    const int shared_in = big && n_threads > 1 && blocks == 1 && vs &&
                           vs_floats >= v_shared_floats(s->ic, J.nt, J.np);
     /* with the input transformed once (below), M blocks cost nothing more: WINO_DYN_TASKS
      * per thread, taken dynamically, so a slower core does fewer of them */
@@ -567,8 +569,7 @@ static void run(const gemm_kernel *kr, const conv_shape *s, int n, const float *
     J.mc_panels = (J.panels + nb_m - 1) / nb_m;
     J.nb_m = (J.panels + J.mc_panels - 1) / J.mc_panels;
     const int tasks = blocks * J.nb_m;
-    /* small problems run on one thread: same bits, no fork/join cost */
-    const int par = tasks > 1 && 2.0 * J.np * s->oc * s->ic * (double)J.tiles >= 262144.0;
+    const int par = tasks > 1 && big;
     /* one tile block cut into M blocks (small maps at batch 1): each task would transform
      * the whole input again, so it is transformed once, split over the threads, into vs
      * (the same values: the GEMMs see the same bits) */
