@@ -43,17 +43,25 @@ static inline void lanes_2(const float *g, size_t ts, float *d, size_t xs) {
     urow(k[6], k[7], k[8], d + 12 * xs, xs);
 }
 
-/* F(4x4): G along one axis, winograd4.c's g6 in the same order */
-static inline void g6(WT_V g0, WT_V g1, WT_V g2, WT_V o[6]) {
-    const WT_V s = WT_ADD(g0, g2);
+/* F(4x4): G along one axis, winograd4.c's g6 in the same order: outputs 1 and 2 (they share
+ * g0 + g2), 3 and 4 (g0 + 4 g2 and 2 g1), then all six */
+static inline void g12(WT_V g0, WT_V g1, WT_V g2, WT_V *o1, WT_V *o2) {
+    const WT_V s = WT_ADD(g0, g2), c6 = WT_SET1(-1.0f / 6.0f);
+    *o1 = WT_MUL(WT_ADD(s, g1), c6);
+    *o2 = WT_MUL(WT_SUB(s, g1), c6);
+}
+
+static inline void g34(WT_V g0, WT_V g1, WT_V g2, WT_V *o3, WT_V *o4) {
     const WT_V q = WT_ADD(g0, WT_MUL(WT_SET1(4.0f), g2));
-    const WT_V h = WT_MUL(WT_SET1(2.0f), g1);
-    const WT_V c6 = WT_SET1(-1.0f / 6.0f), c24 = WT_SET1(1.0f / 24.0f);
+    const WT_V h = WT_MUL(WT_SET1(2.0f), g1), c24 = WT_SET1(1.0f / 24.0f);
+    *o3 = WT_MUL(WT_ADD(q, h), c24);
+    *o4 = WT_MUL(WT_SUB(q, h), c24);
+}
+
+static inline void g6(WT_V g0, WT_V g1, WT_V g2, WT_V o[6]) {
     o[0] = WT_MUL(g0, WT_SET1(0.25f));
-    o[1] = WT_MUL(WT_ADD(s, g1), c6);
-    o[2] = WT_MUL(WT_SUB(s, g1), c6);
-    o[3] = WT_MUL(WT_ADD(q, h), c24);
-    o[4] = WT_MUL(WT_SUB(q, h), c24);
+    g12(g0, g1, g2, &o[1], &o[2]);
+    g34(g0, g1, g2, &o[3], &o[4]);
     o[5] = g2;
 }
 
@@ -67,9 +75,9 @@ static inline void g6_store(WT_V g0, WT_V g1, WT_V g2, float **d, size_t xs) {
 /* WT_W lanes of F(4x4)'s U (36 points) from g [9][..] (lane stride ts) into d + xi * xs.
  * Row i of a = G g is made right before row i of U = a G^T, rows 1 and 2 together (they
  * share g0 + g2) as 3 and 4 (g0 + 4 g2 and 2 g1): the same operations as g6 on the columns,
- * but never all 18 values of a live at once (16 ymm registers; they spilled). */
+ * but never all 18 values of a live at once (16 ymm registers; they spilled). The column
+ * transforms are g6's own pieces (g12, g34), so the bits are g6's. */
 static inline void lanes_4(const float *g, size_t ts, float *d, size_t xs) {
-    const WT_V c6 = WT_SET1(-1.0f / 6.0f), c24 = WT_SET1(1.0f / 24.0f);
 #define K(j) WT_LOAD(g + (j) * ts)
     {
         const WT_V q = WT_SET1(0.25f);
@@ -77,22 +85,13 @@ static inline void lanes_4(const float *g, size_t ts, float *d, size_t xs) {
     }
     {
         WT_V a1[3], a2[3];
-        for (int j = 0; j < 3; j++) {
-            const WT_V g1 = K(3 + j), s = WT_ADD(K(j), K(6 + j));
-            a1[j] = WT_MUL(WT_ADD(s, g1), c6);
-            a2[j] = WT_MUL(WT_SUB(s, g1), c6);
-        }
+        for (int j = 0; j < 3; j++) g12(K(j), K(3 + j), K(6 + j), &a1[j], &a2[j]);
         g6_store(a1[0], a1[1], a1[2], &d, xs);
         g6_store(a2[0], a2[1], a2[2], &d, xs);
     }
     {
         WT_V a3[3], a4[3];
-        for (int j = 0; j < 3; j++) {
-            const WT_V q = WT_ADD(K(j), WT_MUL(WT_SET1(4.0f), K(6 + j)));
-            const WT_V h = WT_MUL(WT_SET1(2.0f), K(3 + j));
-            a3[j] = WT_MUL(WT_ADD(q, h), c24);
-            a4[j] = WT_MUL(WT_SUB(q, h), c24);
-        }
+        for (int j = 0; j < 3; j++) g34(K(j), K(3 + j), K(6 + j), &a3[j], &a4[j]);
         g6_store(a3[0], a3[1], a3[2], &d, xs);
         g6_store(a4[0], a4[1], a4[2], &d, xs);
     }
@@ -180,5 +179,3 @@ void WT_NAME(const float *w, int oc, int ic, int r, int k0, int kc, int m,
             memcpy(d + (size_t)full * 6 + xi * xs, u[xi], (size_t)cb * 6 * sizeof(float));
     }
 }
-
-
