@@ -196,25 +196,29 @@ static void test_bad_config(const char *dir) {
     free(buf);
 }
 
-/* precision bf16 through the whole network, against PyTorch's f32 output: every bf16
- * kernel this CPU runs, and the scalar oracle kernel (SCULPT_BF16_KERNEL=scalar) on any
- * CPU. The error must be bf16-sized (well above f32's ~1e-6: the bf16 path really ran)
- * and below 2e-2; 1, 2 and 3 threads give the same bits. */
-static void test_bf16(const char *dir) {
-    sculpt_model *m = uopen(dir, "tiny.bin");
+/* precision bf16 through the whole network (convolutions and attention), against
+ * PyTorch's f32 output, on tiny and on mha (heads of 4 channels): every bf16 kernel this
+ * CPU runs, and the scalar oracle kernel (SCULPT_BF16_KERNEL=scalar) on any CPU. The error
+ * must be bf16-sized (well above f32's ~1e-6: the bf16 path really ran) and below 2e-2;
+ * 1, 2 and 3 threads give the same bits. */
+static void test_bf16(const char *dir, const char *bin, const char *name, float t0, float t1) {
+    sculpt_model *m = uopen(dir, bin);
     if (!m) { CHECK(0); return; }
-    float *x = ufloats(dir, "tiny_b2.in.f32", uimage_floats(m, 2, 0));
+    char in[64], out[64];
+    snprintf(in, sizeof in, "%s.in.f32", name);
+    snprintf(out, sizeof out, "%s.out.f32", name);
+    float *x = ufloats(dir, in, uimage_floats(m, 2, 0));
     const size_t ny = uimage_floats(m, 2, 1);
-    float *want = ufloats(dir, "tiny_b2.out.f32", ny);
+    float *want = ufloats(dir, out, ny);
     float *y0 = malloc(ny * sizeof(float)), *y = malloc(ny * sizeof(float));
-    const float t[2] = {10.0f, 765.25f};
+    const float t[2] = {t0, t1};
     for (int i = 0; i < bf16_kernel_count() && x && want; i++) {
         int ok = 0;
         const bf16_kernel *k = bf16_kernel_at(i, &ok);
         if (!ok) { printf("SKIP bf16 kernel %s: not supported by this CPU\n", bf16_kernel_name(k)); continue; }
         /* an open model packs its weights for one bf16 kernel: a fresh model per kernel */
         sculpt_model_close(m);
-        m = uopen(dir, "tiny.bin");
+        m = uopen(dir, bin);
         if (!m) { CHECK(0); break; }
         setenv("SCULPT_BF16_KERNEL", bf16_kernel_name(k), 1);
         for (int th = 1; th <= 3; th++) {
@@ -227,7 +231,7 @@ static void test_bf16(const char *dir) {
             CHECK(sculpt_ctx_eval(c, 2, x, t, th == 1 ? y0 : y) == SCULPT_OK);
             if (th == 1) {
                 double e = test_rel_l2(y0, want, ny);
-                printf("bf16 %-10s tiny_b2 rel L2 vs torch f32 %.3g\n", bf16_kernel_name(k), e);
+                printf("bf16 %-10s %s rel L2 vs torch f32 %.3g\n", bf16_kernel_name(k), name, e);
                 CHECKF(e > 1e-5 && e < 2e-2, "bf16 %s: rel L2 %.3g vs f32 outside (1e-5, 2e-2)", bf16_kernel_name(k), e);
             } else {
                 CHECKF(memcmp(y0, y, ny * sizeof(float)) == 0, "bf16 %s: %d threads differ from 1", bf16_kernel_name(k), th);
@@ -258,7 +262,8 @@ static void test_bf16(const char *dir) {
 
 int main(int argc, char **argv) {
     if (argc < 2) { fprintf(stderr, "usage: %s FIXTURE_DIR\n", argv[0]); return 2; }
-    test_bf16(argv[1]);
+    test_bf16(argv[1], "tiny.bin", "tiny_b2", 10.0f, 765.25f);
+    test_bf16(argv[1], "mha.bin", "mha_b2", 3.0f, 611.5f); /* heads of 4 channels */
     test_determinism(argv[1], "tiny.bin", "tiny_b3.in.f32", 3);
     test_determinism(argv[1], "mha.bin", "mha_b2.in.f32", 2);
     for (cur_algo = SCULPT_CONV_AUTO; cur_algo <= SCULPT_CONV_WINOGRAD; cur_algo++) test_no_alloc(argv[1]);

@@ -64,6 +64,7 @@ size_t unet_plan(const unet_weights *w, int max_batch, int n_threads, const gemm
             const int dh = c->attention_head_dim > 0 ? c->attention_head_dim : (int)ch;
             attn_max = max_sz(attn_max, ch * hw[l]);
             attn_scr = max_sz(attn_scr, attention_scratch_floats(kr, (int)hw[l], dh));
+            if (bk) attn_scr = max_sz(attn_scr, (attention_bf16_scratch_bytes(bk, (int)hw[l], dh) + 3) / 4);
         }
     }
     b->n_skips = s;

@@ -107,9 +107,14 @@ static void attention(sculpt_ctx *c, const unet_attn *a, int n, int size, const 
     conv1x1(c, &a->q, n, size, b->norm, NULL, b->q);
     conv1x1(c, &a->k, n, size, b->norm, NULL, b->k);
     conv1x1(c, &a->v, n, size, b->norm, NULL, b->v);
-    TIMED("attention", size, a->c, a->c, 4.0 * n * hw * hw * a->c,
-          attention_run(c->kr, n, a->c, hw, a->heads, b->q, b->k, b->v, b->ao, b->thr, b->thr_stride,
-                        c->n_threads));
+    if (c->bk) /* precision bf16: both GEMMs on the bf16 kernel */
+        TIMED("attention bf16", size, a->c, a->c, 4.0 * n * hw * hw * a->c,
+              attention_bf16_run(c->bk, n, a->c, hw, a->heads, b->q, b->k, b->v, b->ao, b->thr,
+                                 b->thr_stride * sizeof(float), c->n_threads));
+    else
+        TIMED("attention", size, a->c, a->c, 4.0 * n * hw * hw * a->c,
+              attention_run(c->kr, n, a->c, hw, a->heads, b->q, b->k, b->v, b->ao, b->thr, b->thr_stride,
+                            c->n_threads));
     conv1x1(c, &a->out, n, size, b->ao, x, out);
 }
 

@@ -170,6 +170,26 @@ VEC_INLINE void softmax_panels(float *st, int panels, int k, int nr, float scale
     }
 }
 
+static void softmax_task(float *st, int panels, int k, int nr, float scale) {
+    softmax_panels(st, panels, k, nr, scale);
+}
+
+#ifdef VEC_HAVE_AVX2
+VEC_TARGET_AVX2 static void softmax_task_avx2(float *st, int panels, int k, int nr, float scale) {
+    softmax_panels(st, panels, k, nr, scale);
+}
+#endif
+
+void attention_softmax_panels(float *st, int panels, int k, int nr, float scale) {
+#ifdef VEC_HAVE_AVX2
+    if (vec_cpu_avx2()) {
+        softmax_task_avx2(st, panels, k, nr, scale);
+        return;
+    }
+#endif
+    softmax_task(st, panels, k, nr, scale);
+}
+
 typedef struct att_job {
     const gemm_kernel *kr;
     int c, hw, heads, dh, blocks, runs; /* runs: tasks per (item, head) */

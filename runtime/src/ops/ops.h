@@ -69,6 +69,9 @@ size_t attention_scratch_floats(const gemm_kernel *kr, int hw, int dh);
 void attention_run(const gemm_kernel *kr, int n, int c, int hw, int heads, const float *q,
                    const float *k, const float *v, float *o, float *scratch,
                    size_t scratch_stride, int n_threads);
+/* The fast path's softmax, for the bf16 attention (bf16.h): in place down each of the nr
+ * columns of each panel [k][nr] of st, e = exp((s - column max) * scale) / column sum. */
+void attention_softmax_panels(float *st, int panels, int k, int nr, float scale);
 
 /* ---- resampling (resample.c) ---- */
 /* F.interpolate(scale_factor=2, mode="nearest"): x [n][c][h][w] -> y [n][c][2h][2w], on up

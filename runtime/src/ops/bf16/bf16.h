@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ops/ops.h"
 
@@ -50,6 +51,17 @@ typedef struct bf16_kernel {
  * treats subnormal inputs as zero, so the products are the same). */
 uint16_t bf16_from_f32(float f);
 float bf16_to_f32(uint16_t h);      /* exact */
+/* bf16_from_f32 inlined, for loops that round many values (same bits). */
+static inline uint16_t bf16_rne(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x0040u); /* NaN */
+    if ((u & 0x7f800000u) == 0) return (uint16_t)((u >> 16) & 0x8000u); /* 0, subnormal */
+    /* ties to even: add just under half an ulp, plus the kept lsb; carries into the
+     * exponent round up to the next binade or to inf, as they should */
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
 float bf16_round_f32(float f);      /* bf16_to_f32(bf16_from_f32(f)) */
 
 /* ---- kernels (bf16_dispatch.c) ---- */
@@ -91,5 +103,17 @@ size_t conv2d_bf16_scratch_bytes(const bf16_kernel *k, const conv_shape *s);
 void conv2d_bf16_run(const bf16_kernel *k, const conv_shape *s, int n, const float *x,
                      const void *packed_w, const conv_epilogue *e, float *y, void *scratch,
                      size_t scratch_stride, int n_threads);
+
+/* ---- attention (bf16_attention.c) ---- */
+/* Per-thread scratch bytes attention_bf16_run needs with kernel k for hw tokens and head
+ * size dh. */
+size_t attention_bf16_scratch_bytes(const bf16_kernel *k, int hw, int dh);
+/* attention_run's semantics (ops.h) with q, k, v and the softmax's probabilities rounded to
+ * bf16 on their way into kernel k's two GEMMs (sums and softmax in f32). scratch holds
+ * n_threads blocks of scratch_stride (>= attention_bf16_scratch_bytes) bytes. Bit-identical
+ * for any n_threads; allocates nothing. */
+void attention_bf16_run(const bf16_kernel *k, int n, int c, int hw, int heads, const float *q,
+                        const float *kk, const float *v, float *o, void *scratch,
+                        size_t scratch_stride, int n_threads);
 
 #endif

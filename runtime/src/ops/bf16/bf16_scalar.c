@@ -9,16 +9,7 @@
 
 #include "ops/bf16/bf16_kernels.h"
 
-uint16_t bf16_from_f32(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x0040u); /* NaN */
-    if ((u & 0x7f800000u) == 0) return (uint16_t)((u >> 16) & 0x8000u); /* 0, subnormal */
-    /* ties to even: add just under half an ulp, plus the kept lsb; carries into the
-     * exponent round up to the next binade or to inf, as they should */
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return (uint16_t)(u >> 16);
-}
+uint16_t bf16_from_f32(float f) { return bf16_rne(f); }
 
 float bf16_to_f32(uint16_t h) {
     const uint32_t u = (uint32_t)h << 16;
