@@ -29,9 +29,11 @@ static size_t round_up(size_t x, size_t a) { return (x + a - 1) / a * a; }
  *   qb  [br/nr][Kd/2][nr][2] bf16     the query block as B
  *   pb  [br/nr][Kh/2][nr][2] bf16     P^T as B
  *   st  [br/nr][hw][nr] f32           S^T, then P^T (f32)
- *   tmp [mr][nr] f32                  edge tiles */
+ *   tmp [mr][nr] f32                  edge tiles
+ *   buf [kmax][max(nr, 32)] f32 + [kmax/2][32] words   gathered rows for cvt_pairs
+ *                                     (kmax = max(Kd, Kh)) */
 typedef struct att16_layout {
-    size_t ka, va, qb, pb, st, tmp, total;
+    size_t ka, va, qb, pb, st, tmp, buf, total;
     int kd, kh, br;
 } att16_layout;
 
@@ -47,7 +49,9 @@ static att16_layout layout(const bf16_kernel *k, int hw, int dh) {
     l.pb = l.qb + round_up((size_t)l.br * (size_t)l.kd * 2, 64);
     l.st = l.pb + round_up((size_t)l.br * (size_t)l.kh * 2, 64);
     l.tmp = l.st + round_up((size_t)l.br * (size_t)hw * 4, 64);
-    l.total = l.tmp + round_up(mr * nr * 4, 64) + 64; /* + 64: aligning the start */
+    l.buf = l.tmp + round_up(mr * nr * 4, 64);
+    const size_t kmax = (size_t)(l.kd > l.kh ? l.kd : l.kh), w = nr > 32 ? nr : 32;
+    l.total = l.buf + round_up(kmax * w * 4 + kmax / 2 * 32 * 4, 64) + 64; /* + 64: aligning the start */
     return l;
 }
 
@@ -55,43 +59,71 @@ size_t attention_bf16_scratch_bytes(const bf16_kernel *k, int hw, int dh) {
     return layout(k, hw, dh).total;
 }
 
-/* A panels of mr rows, k group g, from a matrix read either along its rows (trans 0: row i
- * = src[i*ld + p]) or down its columns (trans 1: row i = src[p*ld + i]); rows >= m and k >=
- * kdim are zero. Element (i, p) of panel r sits at (p/g)*mr*g + (i%mr)*g + p%g. */
-static void pack_a(const float *src, int64_t ld, int trans, int m, int kdim, int mr, int g,
-                   int kp, uint16_t *dst) {
-    for (int r = 0; r * mr < m; r++) {
-        uint16_t *d = dst + (size_t)r * mr * kp;
-        if (trans) { /* k outer: each row of src is read once, contiguously */
-            for (int p = 0; p < kp; p++) {
-                uint16_t *dp = d + (size_t)(p / g) * mr * g + p % g;
-                const float *s = src + (int64_t)p * ld + (int64_t)r * mr;
-                for (int i = 0; i < mr; i++)
-                    dp[(size_t)i * g] = p < kdim && r * mr + i < m ? bf16_rne(s[i]) : 0;
-            }
-        } else {
-            for (int i = 0; i < mr; i++) {
-                const float *s = src + (int64_t)(r * mr + i) * ld;
-                const int live = r * mr + i < m;
-                for (int p = 0; p < kp; p++)
-                    d[(size_t)(p / g) * mr * g + (size_t)i * g + p % g] = live && p < kdim ? bf16_rne(s[p]) : 0;
+/* f32 rows [rows][w] at dst from rows of src (row p at src + p*ld, its columns 0..n-1),
+ * columns n..w-1 and rows past kdim zero: the contiguous input cvt_pairs rounds. */
+static void gather(const float *src, int64_t ld, int n, int kdim, int rows, int w, float *dst) {
+    for (int p = 0; p < rows; p++) { /* short rows: loops, not library calls */
+        float *d = dst + (size_t)p * w;
+        const float *sp = src + (int64_t)p * ld;
+        const int m = p < kdim ? n : 0;
+        for (int j = 0; j < m; j++) d[j] = sp[j];
+        for (int j = m; j < w; j++) d[j] = 0.0f;
+    }
+}
+
+/* A panels of V (rows = channels, k = keys contiguous in each row): element (i, p) of
+ * panel r at (p/g)*mr*g + (i%mr)*g + p%g, rows >= m and k >= kdim zero. Each k group of a
+ * row is a run of g consecutive values, rounded in one loop. */
+static void pack_a_rows(const float *src, int64_t ld, int m, int kdim, int mr, int g, int kp,
+                        uint16_t *dst) {
+    for (int i = 0; i < (m + mr - 1) / mr * mr; i++) {
+        uint16_t *d = dst + (size_t)(i / mr) * mr * kp + (size_t)(i % mr) * g;
+        const float *s = src + (int64_t)i * ld;
+        for (int p0 = 0; p0 < kp; p0 += g) {
+            uint16_t *dg = d + (size_t)p0 * mr;
+            if (i < m && p0 + g <= kdim) {
+                for (int pp = 0; pp < g; pp++) dg[pp] = bf16_rne(s[p0 + pp]);
+            } else {
+                for (int pp = 0; pp < g; pp++) dg[pp] = i < m && p0 + pp < kdim ? bf16_rne(s[p0 + pp]) : 0;
             }
         }
     }
 }
 
-/* B panels of nr columns from rows of src (row p = src[p*ld ..], columns j0 .. j0+n-1 of
- * them): pair row r of panel q = (src[2r][c], src[2r+1][c]) for its nr columns c; rows >=
- * kdim and columns >= n are zero. kp (even) pair rows x2 per panel. */
-static void pack_b(const float *src, int64_t ld, int n, int kdim, int nr, int kp, uint16_t *dst) {
-    for (int q = 0; q * nr < n; q++) {
-        uint16_t *d = dst + (size_t)q * kp * nr;
-        const int nw = n - q * nr < nr ? n - q * nr : nr;
-        for (int p = 0; p < kp; p++) {
-            uint16_t *dp = d + (size_t)(p / 2) * nr * 2 + p % 2;
-            const float *s = src + (int64_t)p * ld + (int64_t)q * nr;
-            for (int j = 0; j < nr; j++) dp[2 * j] = p < kdim && j < nw ? bf16_rne(s[j]) : 0;
+/* A panels of K^T (row = key, k = channels: down the columns of K [dh][hw]), rows >= hw
+ * and k >= dh zero. Per 32 keys: their columns gathered (f32, [kp][32]), rounded into k
+ * pairs by cvt_pairs ([kp/2][32] words: channels 2r, 2r+1 of each key), and each word
+ * moved to its place in the panels: pair r of key i at k 2r of row i. */
+static void pack_a_cols(const bf16_kernel *k, const float *src, int hw, int dh, int kp,
+                        float *buf, uint16_t *dst) {
+    const int mr = k->mr, g = k->kg, rows = (hw + mr - 1) / mr * mr;
+    uint32_t *words = (uint32_t *)(buf + (size_t)kp * 32); /* after the gathered rows */
+    for (int j0 = 0; j0 < rows; j0 += 32) {
+        gather(src + j0, hw, hw - j0 < 32 ? (hw > j0 ? hw - j0 : 0) : 32, dh, kp, 32, buf);
+        k->cvt_pairs(kp / 2, 32, buf, (uint16_t *)words);
+        for (int i = 0; i < 32 && j0 + i < rows; i++) {
+            const int key = j0 + i;
+            uint16_t *d = dst + (size_t)(key / mr) * mr * kp + (size_t)(key % mr) * g;
+            for (int r = 0; r < kp / 2; r++)
+                memcpy(d + (size_t)(2 * r / g) * mr * g + (2 * r) % g, &words[(size_t)r * 32 + i], 4);
         }
+    }
+}
+
+/* B panels (pair rows [kp/2][nr][2]) of nr columns each from rows of src (row p at src +
+ * p*ld, its columns 0..n-1), k >= kdim and columns >= n zero: gathered (or read in place
+ * when already [kp][nr]) and rounded by cvt_pairs. */
+static void pack_b(const bf16_kernel *k, const float *src, int64_t ld, int n, int kdim, int kp,
+                   float *buf, uint16_t *dst) {
+    const int nr = k->nr;
+    for (int q = 0; q * nr < n; q++) {
+        const int nw = n - q * nr < nr ? n - q * nr : nr;
+        const float *rows = src + (size_t)q * nr;
+        if (ld != nr || nw != nr || kdim != kp) {
+            gather(rows, ld, nw, kdim, kp, nr, buf);
+            rows = buf;
+        }
+        k->cvt_pairs(kp / 2, nr, rows, dst + (size_t)q * kp * nr);
     }
 }
 
@@ -136,21 +168,22 @@ static void att16_task(void *arg, int t) {
     w += (64 - (uintptr_t)w % 64) % 64;
     uint16_t *ka = (uint16_t *)(w + L.ka), *va = (uint16_t *)(w + L.va);
     uint16_t *qb = (uint16_t *)(w + L.qb), *pb = (uint16_t *)(w + L.pb);
-    float *st = (float *)(w + L.st), *tmp = (float *)(w + L.tmp), *o = J->o + base;
-    pack_a(J->kk + base, hw, 1, hw, dh, mr, k->kg, L.kd, ka); /* K^T: row = key */
-    pack_a(J->v + base, hw, 0, dh, hw, mr, k->kg, L.kh, va);  /* V: row = channel */
+    float *st = (float *)(w + L.st), *tmp = (float *)(w + L.tmp), *buf = (float *)(w + L.buf);
+    float *o = J->o + base;
+    pack_a_cols(k, J->kk + base, hw, dh, L.kd, buf, ka);          /* K^T: row = key */
+    pack_a_rows(J->v + base, hw, dh, hw, mr, k->kg, L.kh, va);    /* V: row = channel */
     if (k->begin) k->begin();
     for (int blk = blk0; blk < blk1; blk++) {
         const int i0 = blk * br, rows = hw - i0 < br ? hw - i0 : br;
         const int panels = (rows + nr - 1) / nr;
-        pack_b(J->q + base + i0, hw, rows, dh, nr, L.kd, qb);
+        pack_b(k, J->q + base + i0, hw, rows, dh, L.kd, buf, qb);
         for (int j0 = 0; j0 < hw; j0 += mr) /* S^T = K^T Q */
             for (int q = 0; q < panels; q++)
                 gemm_tile(k, L.kd, ka + (size_t)(j0 / mr) * mr * L.kd, qb + (size_t)q * L.kd * nr,
                           st + (size_t)q * hw * nr + (size_t)j0 * nr, nr, hw - j0 < mr ? hw - j0 : mr, nr, tmp);
         attention_softmax_panels(st, panels, hw, nr, J->scale);
         for (int q = 0; q < panels; q++) /* P^T as B: its rows are keys, its columns queries */
-            pack_b(st + (size_t)q * hw * nr, nr, nr, hw, nr, L.kh, pb + (size_t)q * L.kh * nr);
+            pack_b(k, st + (size_t)q * hw * nr, nr, nr, hw, L.kh, buf, pb + (size_t)q * L.kh * nr);
         for (int c0 = 0; c0 < dh; c0 += mr) /* O = V P^T, into o */
             for (int q = 0; q < panels; q++)
                 gemm_tile(k, L.kh, va + (size_t)(c0 / mr) * mr * L.kh, pb + (size_t)q * L.kh * nr,
