@@ -18,6 +18,11 @@ void test_gemm_avx2_emu(int kc, const float *a, const float *b, float *c, int64_
 /* winograd_avx512.c's weight transform, emulated likewise */
 void test_wino_weights_avx512_emu(const float *w, int oc, int ic, int r, int k0, int kc, int m,
                                   float *d, size_t xs);
+/* winograd4_avx512.c's F(4x4) input and output transforms, emulated likewise */
+#include "ops/winograd_int.h"
+void test_wino4_input_avx512_emu(const wino_run *runs, int nrun, int nc, size_t cs, int h, int w,
+                                 float *out, size_t os, size_t xs);
+void test_wino4_output_avx512_emu(const float *m, size_t xs, float *const d[4][4]);
 static const gemm_kernel emu[] = {
     {"avx512(simde-emulated)", 6, 32, test_gemm_avx512_emu, test_gemm_avx512h_emu},
     {"neon(simde-emulated)", 6, 16, test_gemm_neon_emu, NULL},

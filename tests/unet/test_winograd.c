@@ -3,10 +3,12 @@
  * shapes, on every GEMM kernel path this machine can run (native ones the CPU supports and,
  * under UNET_TEST_EMU, the SIMDe-emulated avx512/neon/avx2 kernels, as test_ops.c); the
  * weight transforms against a double-precision G g G^T, layout included, their ISA paths
- * (AVX2 natively, AVX-512 natively or SIMDe-emulated) bit for bit against the portable one; the ISA input/output transforms bit for bit
- * against the portable ones; bit-identical results for any thread count and any split of
- * the batch, and between the precomputed-U path and the fused one (conv2d_winograd_run_w,
- * U made inside the GEMM tasks); wino_tile's choice by shape.
+ * (AVX2 natively, AVX-512 natively or SIMDe-emulated) bit for bit against the portable one;
+ * the ISA input/output transforms bit for bit against the portable ones (in the conv; the
+ * 16-tile AVX-512 F(4x4) ones also directly, SIMDe-emulated, and in the conv against the
+ * 8-tile AVX2 ones where the CPU has AVX-512F); bit-identical results for any thread count
+ * and any split of the batch, and between the precomputed-U path and the fused one
+ * (conv2d_winograd_run_w, U made inside the GEMM tasks); wino_tile's choice by shape.
  * The checks can fail: in winograd.c, one 0.5f of G changed to 0.5001f failed 196 checks (U
  * and conv on every path); one sign flipped in the input transform, 170; in the output
  * transform, 175; the edge tiles' zero padding set to 1e-3, 185. F(4x4): a sign in the AVX2
@@ -14,7 +16,9 @@
  * 215; G's -1/6 off by 1e-4, 7 (the U checks); the cut tile's rows crossed, 115; the column
  * the AVX2 input takes from the next tile off by one lane, 24 to 140 (before the 40- and
  * 72-wide shapes were added it failed none); the rows of the AVX2 output's second half
- * swapped, 95; the shared column block skipped when the halves are split, 55. */
+ * swapped, 95; the shared column block skipped when the halves are split, 55. AVX-512
+ * F(4x4) (emulated): the quarters' last tiles' sixth column taken as their fifth, 4; two
+ * output quarters' rows swapped, 1 (the direct check). */
 #include <math.h>
 #include <stdint.h>
 
@@ -144,6 +148,64 @@ static void test_weights_avx512_emu(int oc, int ic, int m) {
 }
 #endif
 
+/* winograd4_avx512.c's F(4x4) transforms, SIMDe-emulated (and native where the CPU has
+ * AVX-512F), against the portable ones bit for bit. Input: tile runs of maps 16 to 40 wide
+ * and 7 to 19 high — whole tile rows and halves of rows (quarters that continue each
+ * other), rows starting and ending at the image's edges (cut columns, rows below the image),
+ * groups whose quarters straddle two runs and a last group of fewer than 16 tiles (both
+ * taken by the AVX2 transform). Output: 16 tiles of random M into four quarters' rows. */
+typedef void (*in16_fn)(const wino_run *, int, int, size_t, int, int, float *, size_t, size_t);
+typedef void (*out16_fn)(const float *, size_t, float *const[4][4]);
+
+static void test_io_avx512(const char *name, in16_fn in, out16_fn out) {
+    /* each case: h, w, then runs (ty, tx, len) ending at len 0; channels 3 */
+    static const int cases[][1 + 2 * 1 + 3 * 6] = {
+        {16, 16, 0, 0, 4, 1, 0, 4, 2, 0, 4, 3, 0, 4, 0, 0, 0},                  /* 16x16, one item */
+        {32, 32, 1, 0, 8, 2, 0, 8, 3, 0, 8, 4, 0, 8, 0, 0, 0},                  /* 32x32, 32 tiles */
+        {19, 40, 2, 2, 8, 4, 0, 8, 3, 6, 4, 0, 0, 0},                           /* right edge, bottom */
+        {17, 20, 0, 0, 5, 1, 0, 5, 2, 0, 5, 3, 0, 5, 4, 0, 5, 0, 0, 0},         /* quarters across runs */
+        {16, 24, 0, 0, 6, 1, 0, 6, 2, 0, 6, 3, 0, 4, 0, 0, 0},                  /* 22 tiles: a short group */
+        {7, 16, 0, 0, 4, 1, 0, 4, 0, 0, 4, 1, 0, 4, 0, 0, 0},                   /* 2 tile rows, twice */
+    };
+    const int nc = 3;
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        const int h = cases[t][0], w = cases[t][1];
+        wino_run runs[8];
+        int nrun = 0, total = 0;
+        const size_t cs = (size_t)h * w + 3; /* channels a few floats apart */
+        float *x = rand_buf(cs * nc + 64, 1.0f);
+        for (const int *r = &cases[t][2]; r[2] > 0; r += 3) {
+            runs[nrun] = (wino_run){x, r[0], r[1], r[2]};
+            total += runs[nrun++].len;
+        }
+        const size_t xs = 40 * 3 + 5, os = (size_t)total; /* xi apart, channels apart */
+        const size_t n = os * nc + 36 * xs;
+        float *want = malloc(n * sizeof(float)), *got = malloc(n * sizeof(float));
+        for (size_t i = 0; i < n; i++) want[i] = got[i] = -7.0f;
+        for (int c = 0; c < nc; c++)
+            for (int r = 0, t0 = 0; r < nrun; t0 += runs[r++].len)
+                wino4_input_run(x + c * cs, h, w, runs[r].ty, runs[r].tx, runs[r].len,
+                                want + c * os + t0, xs);
+        in(runs, nrun, nc, cs, h, w, got, os, xs);
+        CHECKF(memcmp(want, got, n * sizeof(float)) == 0, "%s F(4x4) input case %zu (%dx%d, %d tiles): "
+               "differs from the portable transform", name, t, h, w, total);
+        free(x); free(want); free(got);
+    }
+    const size_t xs = 21;
+    float *m = rand_buf(36 * xs, 1.0f), want[4][4][16], got[4][4][16];
+    float *dw[4], *const dg[4][4] = {{got[0][0], got[0][1], got[0][2], got[0][3]},
+                                     {got[1][0], got[1][1], got[1][2], got[1][3]},
+                                     {got[2][0], got[2][1], got[2][2], got[2][3]},
+                                     {got[3][0], got[3][1], got[3][2], got[3][3]}};
+    for (int q = 0; q < 4; q++) {
+        for (int r = 0; r < 4; r++) dw[r] = want[q][r];
+        wino4_output_run(m + 4 * q, xs, 4, dw);
+    }
+    out(m, xs, dg);
+    CHECKF(memcmp(want, got, sizeof want) == 0, "%s F(4x4) output: differs from the portable transform", name);
+    free(m);
+}
+
 /* ---- the convolution vs conv2d_ref ---- */
 
 /* epi: 1 bias, 2 chan_add, 4 residual */
@@ -198,6 +260,14 @@ static void test_conv(const wshape *c, float scale) {
         CHECKF(memcmp(y[0], ys, ny * sizeof(float)) == 0, "%s wino ic=%d oc=%d %dx%d n=%d: "
                "ISA vs portable input/output transforms differ", kr->name, c->ic, c->oc, c->h,
                c->w, c->n);
+        /* and the AVX2 ones the AVX-512 ones' (where the CPU has AVX-512F: else the same run) */
+        wino_narrow_io = 1;
+        for (size_t i = 0; i < ny; i++) ys[i] = NAN;
+        conv2d_winograd_run(kr, &s, c->n, x, u, &e, ys, scratch, stride, 3);
+        wino_narrow_io = 0;
+        CHECKF(memcmp(y[0], ys, ny * sizeof(float)) == 0, "%s wino ic=%d oc=%d %dx%d n=%d: "
+               "8-tile (AVX2) vs 16-tile (AVX-512) input/output transforms differ", kr->name, c->ic,
+               c->oc, c->h, c->w, c->n);
         /* raw weights: fused (u NULL: each task transforms its input), or as run_w picks
          * (a single tile block split over 2-3 threads: the input transformed once, in u) */
         for (int f = 0; f < 2; f++)
@@ -277,6 +347,13 @@ int main(void) {
     for (int m = 2; m <= 4; m += 2)
         for (size_t t = 0; t < sizeof wt / sizeof wt[0]; t++)
             if (wt[t][2] == 6) test_weights_avx512_emu(wt[t][0], wt[t][1], m);
+    /* the 16-lane F(4x4) input falls back to the AVX2 transform: only where that runs */
+    if (__builtin_cpu_supports("avx2"))
+        test_io_avx512("avx512(simde-emulated)", test_wino4_input_avx512_emu, test_wino4_output_avx512_emu);
+#endif
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx512f"))
+        test_io_avx512("avx512", sculpt_wino4_input__avx512, sculpt_wino4_output__avx512);
 #endif
 
     /* every size in {1,2,3,4,5,7,8,16,17,32}, square, with each epilogue combination */

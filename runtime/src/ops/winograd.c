@@ -127,6 +127,7 @@ static void phase_mark(int on, int ph, double *t) {
     *t = now;
 }
 int wino_portable_io;      /* tests: 1 runs the portable input and output transforms only */
+int wino_narrow_io;        /* tests, benchmarks: 1 keeps F(4x4)'s at 8 tiles (AVX2) */
 
 /* U of panel r for input channels k0..k0+kc-1, tile m: lane (c - k0) * mr + i of matrix xi
  * at d + xi * xs. */
@@ -275,7 +276,8 @@ static void input_channels(const wino_job *J, int64_t g0, int cnt, int k0, int k
     const int64_t hw = (int64_t)s->h * s->w;
     const size_t xs = v_stride(J->nt);
 #if defined(__x86_64__) || defined(__i386__)
-    if (J->m == 4 && !wino_portable_io && cpu_avx2()) { /* panel by panel, 8 tiles at a time */
+    if (J->m == 4 && !wino_portable_io && cpu_avx2()) { /* panel by panel, 8 or 16 tiles at a time */
+        const int wide = !wino_narrow_io && cpu_avx512();
         for (int q0 = 0; q0 < cnt; q0 += nr) {
             wino_run runs[GEMM_MAX_NR];
             int nrun = 0;
@@ -288,7 +290,8 @@ static void input_channels(const wino_job *J, int64_t g0, int cnt, int k0, int k
                 j += R->len;
             }
             float *d = v + (size_t)(q0 / nr) * kc * nr + (size_t)c0 * nr;
-            sculpt_wino4_input__avx2(runs, nrun, c1 - c0, (size_t)hw, s->h, s->w, d, nr, xs);
+            if (wide) sculpt_wino4_input__avx512(runs, nrun, c1 - c0, (size_t)hw, s->h, s->w, d, nr, xs);
+            else sculpt_wino4_input__avx2(runs, nrun, c1 - c0, (size_t)hw, s->h, s->w, d, nr, xs);
         }
         zero_tail(J, cnt, kc, c0, c1, v);
         return;
@@ -406,15 +409,30 @@ static void output_block4(const wino_job *J, int64_t g0, int cnt, int o0, int o1
         for (int k = 0; k < R->len; k++) run_of[j + k] = (unsigned short)nrun;
         j += R->len;
     }
-    float junk[4][32], edge[4][4];
+    float junk[4][64], edge[4][4];
 #if defined(__x86_64__) || defined(__i386__)
-    const int avx2 = !wino_portable_io && cpu_avx2();
+    const int avx2 = !wino_portable_io && cpu_avx2(), avx512 = avx2 && !wino_narrow_io && cpu_avx512();
 #endif
     for (int o = o0; o < o1; o++) {
         const float *m = mbuf + (size_t)o * J->nt;
         for (int k0 = 0; k0 < cnt; k0 += 8) {
             const int n = cnt - k0 < 8 ? cnt - k0 : 8;
 #if defined(__x86_64__) || defined(__i386__)
+            if (avx512 && k0 % 16 == 0 && cnt - k0 >= 16) { /* 16 tiles: four quarters inside */
+                float *d[4][4];
+                int ok = 1;
+                for (int q = 0; q < 4 && ok; q++) {
+                    const orun *R = &runs[run_of[k0 + 4 * q]];
+                    const int a = k0 + 4 * q - R->j;
+                    ok = a + 4 <= R->full;
+                    for (int r = 0; r < 4; r++) d[q][r] = orow(J, R, o, r, a, junk[r] + 16 * q);
+                }
+                if (ok) {
+                    sculpt_wino4_output__avx512(m + k0, xs, d);
+                    k0 += 8; /* and the next 8 */
+                    continue;
+                }
+            }
             if (n == 8 && avx2) {
                 const orun *A = &runs[run_of[k0]], *B = &runs[run_of[k0 + 4]];
                 const int a = k0 - A->j, b = k0 + 4 - B->j;

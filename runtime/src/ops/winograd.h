@@ -71,6 +71,9 @@ void conv2d_winograd_run(const gemm_kernel *kr, const conv_shape *s, int n, cons
 extern int wino_portable_weights;
 /* Tests: nonzero makes the input and output transforms take their portable C paths likewise. */
 extern int wino_portable_io;
+/* tests and benchmarks: 1 keeps F(4x4)'s input and output transforms at AVX2's 8 tiles where
+ * the CPU has AVX-512F (the same bits) */
+extern int wino_narrow_io;
 
 /* Profiling (SCULPT_PROFILE): when wino_phase_on, thread 0 adds its time in each phase to
  * wino_phase_sec: the input transform, the fused weight transform, the P GEMMs, the output

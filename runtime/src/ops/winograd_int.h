@@ -64,6 +64,13 @@ void sculpt_wino4_input__avx2(const wino_run *runs, int nrun, int nc, size_t cs,
                               int w, float *out, size_t os, size_t xs);
 void sculpt_wino4_output__avx2(const float *m, size_t xs, float *const da[4],
                                float *const db[4]);
+/* winograd4_avx512.c, F(4x4) at 16 lanes, where the CPU has AVX-512F (same values):
+ * input: as sculpt_wino4_input__avx2, 16 tiles at a time where each quarter of 4 lies in one
+ *   run and rows have 16 columns or more, sculpt_wino4_input__avx2 on the rest;
+ * output: Y of 16 tiles, output row r of tiles 4k..4k+3 to d[k][r][0..15]. */
+void sculpt_wino4_input__avx512(const wino_run *runs, int nrun, int nc, size_t cs, int h,
+                                int w, float *out, size_t os, size_t xs);
+void sculpt_wino4_output__avx512(const float *m, size_t xs, float *const d[4][4]);
 #endif
 
 #endif
