@@ -178,17 +178,10 @@ static void softmax_task(float *st, int panels, int k, int nr, float scale) {
 VEC_TARGET_AVX2 static void softmax_task_avx2(float *st, int panels, int k, int nr, float scale) {
     softmax_panels(st, panels, k, nr, scale);
 }
-VEC_TARGET_AVX512 static void softmax_task_avx512(float *st, int panels, int k, int nr, float scale) {
-    softmax_panels(st, panels, k, nr, scale);
-}
 #endif
 
 void attention_softmax_panels(float *st, int panels, int k, int nr, float scale) {
 #ifdef VEC_HAVE_AVX2
-    if (vec_cpu_avx512()) {
-        softmax_task_avx512(st, panels, k, nr, scale);
-        return;
-    }
     if (vec_cpu_avx2()) {
         softmax_task_avx2(st, panels, k, nr, scale);
         return;
@@ -268,7 +261,6 @@ static void att_task(void *arg, int t) { att_block_run(arg, t); }
 #ifdef VEC_HAVE_AVX2
 /* The same task with the packing and softmax loops 8 wide (vexp.h: same bits). */
 VEC_TARGET_AVX2 static void att_task_avx2(void *arg, int t) { att_block_run(arg, t); }
-VEC_TARGET_AVX512 static void att_task_avx512(void *arg, int t) { att_block_run(arg, t); }
 #endif
 
 /* Per (item, head) and block of query rows: S^T = K^T Q, P^T = column softmax, O = V P^T. */
@@ -290,8 +282,7 @@ void attention_run(const gemm_kernel *kr, int n, int c, int hw, int heads, const
     const int tasks = bh * J.runs;
     ops_task_fn fn = att_task;
 #ifdef VEC_HAVE_AVX2
-    if (vec_cpu_avx512()) fn = att_task_avx512;
-    else if (vec_cpu_avx2()) fn = att_task_avx2;
+    if (vec_cpu_avx2()) fn = att_task_avx2;
 #endif
     ops_parallel_for(n_threads, big && tasks > 1, tasks, fn, &J);
 }

@@ -2,9 +2,8 @@
  * reference and the fast path. The fast path is one task per (item, group), OpenMP over
  * tasks; inside a task every sum runs in a fixed order, so results do not depend on the
  * thread count. Moments are two-pass (mean, then squares about it), as the reference.
- * On x86-64 the task is also compiled for AVX2 and AVX-512F and picked at run time (vexp.h:
- * the same bits as the baseline SSE2 copy); elsewhere the baseline vectorisation (NEON)
- * serves. */
+ * On x86-64 the task is also compiled for AVX2 and picked at run time (vexp.h: the same
+ * bits as the baseline SSE2 copy); elsewhere the baseline vectorisation (NEON) serves. */
 #include <math.h>
 
 #include "ops.h"
@@ -123,7 +122,6 @@ static void gn_task(void *arg, int task) { gn_group(arg, task); }
 #ifdef VEC_HAVE_AVX2
 /* The same task, vectorised 8 wide (vexp.h: same rounding, same bits). */
 VEC_TARGET_AVX2 static void gn_task_avx2(void *arg, int task) { gn_group(arg, task); }
-VEC_TARGET_AVX512 static void gn_task_avx512(void *arg, int task) { gn_group(arg, task); }
 #endif
 
 void groupnorm_run(int n, int c, int hw, int groups, float eps, const float *gamma,
@@ -132,8 +130,7 @@ void groupnorm_run(int n, int c, int hw, int groups, float eps, const float *gam
     const int par = (int64_t)n * c * hw >= 32768;
     ops_task_fn fn = gn_task;
 #ifdef VEC_HAVE_AVX2
-    if (vec_cpu_avx512()) fn = gn_task_avx512;
-    else if (vec_cpu_avx2()) fn = gn_task_avx2;
+    if (vec_cpu_avx2()) fn = gn_task_avx2;
 #endif
     ops_parallel_for(n_threads, par, n * groups, fn, (void *)&J);
 }

@@ -51,7 +51,6 @@ static void linear_task(void *arg, int t) { linear_block(arg, t); }
 
 #ifdef VEC_HAVE_AVX2
 VEC_TARGET_AVX2 static void linear_task_avx2(void *arg, int t) { linear_block(arg, t); }
-VEC_TARGET_AVX512 static void linear_task_avx512(void *arg, int t) { linear_block(arg, t); }
 #endif
 
 void linear_run(int n, int in, int out, const float *x, const float *w, const float *b,
@@ -61,8 +60,7 @@ void linear_run(int n, int in, int out, const float *x, const float *w, const fl
     const int par = (int64_t)n * out * in >= 65536;
     ops_task_fn fn = linear_task;
 #ifdef VEC_HAVE_AVX2
-    if (vec_cpu_avx512()) fn = linear_task_avx512;
-    else if (vec_cpu_avx2()) fn = linear_task_avx2;
+    if (vec_cpu_avx2()) fn = linear_task_avx2;
 #endif
     ops_parallel_for(n_threads, par, tasks, fn, (void *)&J);
 }

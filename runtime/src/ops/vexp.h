@@ -33,14 +33,6 @@ static inline int vec_cpu_avx2(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2");
 }
-/* And a third copy for AVX-512F, 16 lanes (same C, no FMA: the same bits again); picked
- * where the CPU has it. */
-#define VEC_HAVE_AVX512 1
-#define VEC_TARGET_AVX512 __attribute__((target("avx512f")))
-static inline int vec_cpu_avx512(void) {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f");
-}
 #endif
 
 /* e^x for x in [-87, 88] (the caller bounds x; outside, the scale bits overflow).
