@@ -131,8 +131,9 @@ typedef enum { SCULPT_CONV_AUTO = 0, SCULPT_CONV_DIRECT = 1, SCULPT_CONV_WINOGRA
 typedef struct sculpt_ctx_options {
     int32_t max_batch;   /* largest batch eval() will be given, >= 1 */
     int32_t n_threads;   /* 0: OpenMP default */
-    int32_t precision;   /* sculpt_precision: F32; BF16 (opt-in) runs every convolution in
-                            bf16 on AMX-BF16 or AVX512-BF16, SCULPT_E_CPU on other CPUs;
+    int32_t precision;   /* sculpt_precision: F32; BF16 (opt-in) runs every convolution and
+                            attention's two products in bf16 on AMX-BF16 or AVX512-BF16,
+                            SCULPT_E_CPU on other CPUs;
                             F16 is not implemented (SCULPT_E_UNSUPPORTED) */
     const char *isa;     /* NULL: best for this CPU (env SCULPT_ISA overrides); or "scalar",
                             "avx2", "avx512", "neon" */

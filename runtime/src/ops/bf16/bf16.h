@@ -1,9 +1,11 @@
-/* bf16.h — opt-in reduced precision (bf16) convolution: f32 activations and weights are
- * rounded to bfloat16 (round-to-nearest-even) while packing, products accumulate in f32 on
- * AMX-BF16 tiles or AVX512-BF16 vdpbf16ps, and the epilogue runs in f32 as conv2d_ref's.
+/* bf16.h — opt-in reduced precision (bf16) convolution and attention: f32 activations and
+ * weights are rounded to bfloat16 (round-to-nearest-even) while packing, products
+ * accumulate in f32 on AMX-BF16 tiles or AVX512-BF16 vdpbf16ps, and the epilogue (the
+ * softmax) runs in f32 as conv2d_ref's (attention_run's).
  * Never picked by default: the caller asks for it, and bf16_kernel_select refuses it
  * (SCULPT_E_CPU, with the reason) on a CPU that has neither. The scalar kernel is the test
- * oracle only. Layouts and kernel contracts: bf16_kernels.h; the driver: bf16_conv.c. */
+ * oracle only. Layouts and kernel contracts: bf16_kernels.h; the drivers: bf16_conv.c,
+ * bf16_attention.c. */
 #ifndef SCULPT_BF16_H
 #define SCULPT_BF16_H
 
