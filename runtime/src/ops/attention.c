@@ -192,8 +192,7 @@ void attention_softmax_panels(float *st, int panels, int k, int nr, float scale)
 
 typedef struct att_job {
     const gemm_kernel *kr;
-    int c, hw, heads, dh, blocks, runs; /* runs: tasks per (item, head) */
-    float scale;
+    att_plan P;
     att_layout L;
     const float *q, *k, *v;
     float *o, *scratch;
@@ -202,15 +201,10 @@ typedef struct att_job {
 
 VEC_INLINE void att_block_run(const att_job *J, int t) {
     const gemm_kernel *kr = J->kr;
-    const int hw = J->hw, dh = J->dh, mr = kr->mr, nr = kr->nr, br = J->L.br;
+    const int hw = J->P.hw, dh = J->P.dh, mr = kr->mr, nr = kr->nr, br = J->L.br;
     const att_layout L = J->L;
-    const int bh = t / J->runs, run = t % J->runs;
-    const int b = bh / J->heads, h = bh % J->heads;
-    /* blocks [blk0, blk1) of this run: an even split, the first runs one longer */
-    const int per = J->blocks / J->runs, extra = J->blocks % J->runs;
-    const int blk0 = run * per + (run < extra ? run : extra);
-    const int blk1 = blk0 + per + (run < extra ? 1 : 0);
-    const int64_t base = ((int64_t)b * J->c + (int64_t)h * dh) * hw;
+    int blk0, blk1;
+    const int64_t base = attention_task(&J->P, t, &blk0, &blk1);
     float *w = J->scratch + (size_t)ops_thread_id() * J->scratch_stride;
     float *ka = w + L.ka, *va = w + L.va, *qb = w + L.qb, *st = w + L.st, *tmp = w + L.tmp;
     float *o = J->o + base;
@@ -236,7 +230,7 @@ VEC_INLINE void att_block_run(const att_job *J, int t) {
                 }
             }
         }
-        softmax_panels(st, panels, hw, nr, J->scale);
+        softmax_panels(st, panels, hw, nr, J->P.scale);
         /* O[:, i0 .. i0 + rows) = V P^T, written into o (row stride hw) */
         for (int c0 = 0; c0 < dh; c0 += mr) {
             const int mh = dh - c0 < mr ? dh - c0 : mr;
@@ -268,21 +262,34 @@ void attention_run(const gemm_kernel *kr, int n, int c, int hw, int heads, const
                    const float *k, const float *v, float *o, float *scratch,
                    size_t scratch_stride, int n_threads) {
     att_job J;
-    J.kr = kr; J.c = c; J.hw = hw; J.heads = heads; J.dh = c / heads;
-    J.scale = (float)(1.0 / sqrt((double)J.dh));
-    J.L = layout(kr, hw, J.dh);
-    J.blocks = (hw + J.L.br - 1) / J.L.br;
+    J.kr = kr;
+    J.L = layout(kr, hw, c / heads);
+    J.P = attention_plan(n, c, hw, heads, J.L.br, n_threads);
     J.q = q; J.k = k; J.v = v; J.o = o; J.scratch = scratch; J.scratch_stride = scratch_stride;
-    const int bh = n * heads, big = (double)n * c * hw * hw >= 262144.0;
-    /* split an (item, head) into runs of blocks only as far as the threads need (each run
-     * packs K^T and V again); which run computes a block never changes its result */
-    J.runs = 1;
-    if (big && n_threads > bh) J.runs = (n_threads + bh - 1) / bh;
-    if (J.runs > J.blocks) J.runs = J.blocks;
-    const int tasks = bh * J.runs;
     ops_task_fn fn = att_task;
 #ifdef VEC_HAVE_AVX2
     if (vec_cpu_avx2()) fn = att_task_avx2;
 #endif
-    ops_parallel_for(n_threads, big && tasks > 1, tasks, fn, &J);
+    ops_parallel_for(n_threads, J.P.par, J.P.tasks, fn, &J);
+}
+
+att_plan attention_plan(int n, int c, int hw, int heads, int br, int n_threads) {
+    att_plan p;
+    p.c = c; p.hw = hw; p.heads = heads; p.dh = c / heads; p.br = br;
+    p.blocks = (hw + br - 1) / br;
+    p.scale = (float)(1.0 / sqrt((double)p.dh));
+    const int bh = n * heads, big = (double)n * c * hw * hw >= 262144.0;
+    p.runs = 1;
+    if (big && n_threads > bh) p.runs = (n_threads + bh - 1) / bh;
+    if (p.runs > p.blocks) p.runs = p.blocks;
+    p.tasks = bh * p.runs;
+    p.par = big && p.tasks > 1;
+    return p;
+}
+
+int64_t attention_task(const att_plan *p, int t, int *blk0, int *blk1) {
+    const int bh = t / p->runs, run = t % p->runs, per = p->blocks / p->runs, extra = p->blocks % p->runs;
+    *blk0 = run * per + (run < extra ? run : extra);
+    *blk1 = *blk0 + per + (run < extra ? 1 : 0);
+    return ((int64_t)(bh / p->heads) * p->c + (int64_t)(bh % p->heads) * p->dh) * p->hw;
 }

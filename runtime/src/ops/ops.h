@@ -69,6 +69,18 @@ size_t attention_scratch_floats(const gemm_kernel *kr, int hw, int dh);
 void attention_run(const gemm_kernel *kr, int n, int c, int hw, int heads, const float *q,
                    const float *k, const float *v, float *o, float *scratch,
                    size_t scratch_stride, int n_threads);
+/* The fast paths' plan (attention.c, bf16_attention.c): a task is an (item, head) and a run
+ * of its blocks of br query rows, split only as far as the threads need (each run packs K^T
+ * and V again); which run computes a block never changes its result. */
+typedef struct att_plan {
+    int c, hw, heads, dh, br, blocks; /* blocks of br query rows per (item, head) */
+    int runs, tasks, par;             /* runs per (item, head); tasks; par: run in parallel */
+    float scale;                      /* dh^-1/2 */
+} att_plan;
+att_plan attention_plan(int n, int c, int hw, int heads, int br, int n_threads);
+/* Task t's offset of its (item, head) in q, k, v and o, and its blocks [*blk0, *blk1): an
+ * even split, the first runs one longer. */
+int64_t attention_task(const att_plan *p, int t, int *blk0, int *blk1);
 /* The fast path's softmax, for the bf16 attention (bf16.h): in place down each of the nr
  * columns of each panel [k][nr] of st, e = exp((s - column max) * scale) / column sum. */
 void attention_softmax_panels(float *st, int panels, int k, int nr, float scale);

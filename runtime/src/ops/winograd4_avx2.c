@@ -19,29 +19,16 @@
 
 typedef simde__m256 v8;
 
-static inline v8 add(v8 a, v8 b) { return simde_mm256_add_ps(a, b); }
-static inline v8 sub(v8 a, v8 b) { return simde_mm256_sub_ps(a, b); }
-static inline v8 scale(float s, v8 a) { return simde_mm256_mul_ps(simde_mm256_set1_ps(s), a); }
-
-/* winograd4.c's bt6: B^T along one axis */
-static inline void bt6(const v8 d[6], v8 o[6]) {
-    const v8 f = sub(d[4], d[2]), g = sub(d[3], d[1]);
-    o[0] = add(scale(4.0f, sub(d[0], d[2])), f);
-    o[1] = sub(add(d[3], d[4]), scale(4.0f, add(d[1], d[2])));
-    o[2] = add(sub(d[4], d[3]), scale(4.0f, sub(d[1], d[2])));
-    o[3] = add(f, scale(2.0f, g));
-    o[4] = sub(f, scale(2.0f, g));
-    o[5] = add(scale(4.0f, sub(d[1], d[3])), sub(d[5], d[3]));
-}
-
-/* winograd4.c's at6: A^T along one axis */
-static inline void at6(const v8 m[6], v8 o[4]) {
-    const v8 a = add(m[1], m[2]), b = sub(m[1], m[2]), c = add(m[3], m[4]), d = sub(m[3], m[4]);
-    o[0] = add(add(a, c), m[0]);
-    o[1] = add(b, scale(2.0f, d));
-    o[2] = add(a, scale(4.0f, c));
-    o[3] = add(add(b, scale(8.0f, d)), m[5]);
-}
+#define W4_V v8
+#define W4_ADD simde_mm256_add_ps
+#define W4_SUB simde_mm256_sub_ps
+#define W4_MUL simde_mm256_mul_ps
+#define W4_SET1 simde_mm256_set1_ps
+#define W4_LOADU simde_mm256_loadu_ps
+#define W4_UNPACKLO simde_mm256_unpacklo_ps
+#define W4_UNPACKHI simde_mm256_unpackhi_ps
+#define W4_SHUFFLE simde_mm256_shuffle_ps
+#include "winograd4_tx.h"
 
 /* The 6 columns of 8 tiles from one row's B^T d at z: z[0], z[1] columns 0..15 of tiles
  * 0..3, z[2], z[3] columns 0..15 of tiles 4..7, z[4] tile 7's two columns past those (its
@@ -83,10 +70,7 @@ typedef struct seg4 {
 } seg4;
 
 static void seg_init(seg4 *g, const float *xc, int h, int w, int ty, int tx) {
-    for (int r = 0; r < 6; r++) {
-        const int iy = 4 * ty - 1 + r;
-        g->row[r] = iy >= 0 && iy < h ? xc + (size_t)iy * w : NULL;
-    }
+    tile_rows(g->row, xc, h, w, ty);
     const simde__m256i lane = simde_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     for (int p = 0; p < 3; p++) {
         const int c0 = 4 * tx - 1 + 8 * p;
@@ -186,26 +170,12 @@ void sculpt_wino4_input__avx2(const wino_run *runs, int nrun, int nc, size_t cs,
 
 void sculpt_wino4_output__avx2(const float *m, size_t xs, float *const da[4],
                                float *const db[4]) {
-    v8 a[4][6]; /* A^T M: [output row][column j] */
-    for (int j = 0; j < 6; j++) {
-        v8 mc[6], o[4];
-        for (int i = 0; i < 6; i++) mc[i] = simde_mm256_loadu_ps(m + (size_t)(6 * i + j) * xs);
-        at6(mc, o);
-        for (int r = 0; r < 4; r++) a[r][j] = o[r];
-    }
-    for (int r = 0; r < 4; r++) {
-        v8 y[4];
-        at6(a[r], y); /* y[c][tile]: output column c of each tile */
-        const v8 u0 = simde_mm256_unpacklo_ps(y[0], y[1]), u1 = simde_mm256_unpacklo_ps(y[2], y[3]);
-        const v8 u2 = simde_mm256_unpackhi_ps(y[0], y[1]), u3 = simde_mm256_unpackhi_ps(y[2], y[3]);
-        /* per 128-bit lane: tiles 0 | 4, 1 | 5, 2 | 6, 3 | 7, 4 columns each */
-        const v8 w0 = simde_mm256_shuffle_ps(u0, u1, SIMDE_MM_SHUFFLE(1, 0, 1, 0));
-        const v8 w1 = simde_mm256_shuffle_ps(u0, u1, SIMDE_MM_SHUFFLE(3, 2, 3, 2));
-        const v8 w2 = simde_mm256_shuffle_ps(u2, u3, SIMDE_MM_SHUFFLE(1, 0, 1, 0));
-        const v8 w3 = simde_mm256_shuffle_ps(u2, u3, SIMDE_MM_SHUFFLE(3, 2, 3, 2));
-        simde_mm256_storeu_ps(da[r], simde_mm256_permute2f128_ps(w0, w1, 0x20));
-        simde_mm256_storeu_ps(da[r] + 8, simde_mm256_permute2f128_ps(w2, w3, 0x20));
-        simde_mm256_storeu_ps(db[r], simde_mm256_permute2f128_ps(w0, w1, 0x31));
-        simde_mm256_storeu_ps(db[r] + 8, simde_mm256_permute2f128_ps(w2, w3, 0x31));
+    v8 w[4][4];
+    out_rows(m, xs, w);
+    for (int r = 0; r < 4; r++) { /* lanes: tiles 0 | 4 (w[r][0]), 1 | 5, 2 | 6, 3 | 7 */
+        simde_mm256_storeu_ps(da[r], simde_mm256_permute2f128_ps(w[r][0], w[r][1], 0x20));
+        simde_mm256_storeu_ps(da[r] + 8, simde_mm256_permute2f128_ps(w[r][2], w[r][3], 0x20));
+        simde_mm256_storeu_ps(db[r], simde_mm256_permute2f128_ps(w[r][0], w[r][1], 0x31));
+        simde_mm256_storeu_ps(db[r] + 8, simde_mm256_permute2f128_ps(w[r][2], w[r][3], 0x31));
     }
 }

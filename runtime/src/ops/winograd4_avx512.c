@@ -43,29 +43,16 @@
 
 typedef simde__m512 v16;
 
-static inline v16 add(v16 a, v16 b) { return simde_mm512_add_ps(a, b); }
-static inline v16 sub(v16 a, v16 b) { return simde_mm512_sub_ps(a, b); }
-static inline v16 scale(float s, v16 a) { return simde_mm512_mul_ps(simde_mm512_set1_ps(s), a); }
-
-/* winograd4.c's bt6: B^T along one axis */
-static inline void bt6(const v16 d[6], v16 o[6]) {
-    const v16 f = sub(d[4], d[2]), g = sub(d[3], d[1]);
-    o[0] = add(scale(4.0f, sub(d[0], d[2])), f);
-    o[1] = sub(add(d[3], d[4]), scale(4.0f, add(d[1], d[2])));
-    o[2] = add(sub(d[4], d[3]), scale(4.0f, sub(d[1], d[2])));
-    o[3] = add(f, scale(2.0f, g));
-    o[4] = sub(f, scale(2.0f, g));
-    o[5] = add(scale(4.0f, sub(d[1], d[3])), sub(d[5], d[3]));
-}
-
-/* winograd4.c's at6: A^T along one axis */
-static inline void at6(const v16 m[6], v16 o[4]) {
-    const v16 a = add(m[1], m[2]), b = sub(m[1], m[2]), c = add(m[3], m[4]), d = sub(m[3], m[4]);
-    o[0] = add(add(a, c), m[0]);
-    o[1] = add(b, scale(2.0f, d));
-    o[2] = add(a, scale(4.0f, c));
-    o[3] = add(add(b, scale(8.0f, d)), m[5]);
-}
+#define W4_V v16
+#define W4_ADD simde_mm512_add_ps
+#define W4_SUB simde_mm512_sub_ps
+#define W4_MUL simde_mm512_mul_ps
+#define W4_SET1 simde_mm512_set1_ps
+#define W4_LOADU simde_mm512_loadu_ps
+#define W4_UNPACKLO simde_mm512_unpacklo_ps
+#define W4_UNPACKHI simde_mm512_unpackhi_ps
+#define W4_SHUFFLE simde_mm512_shuffle_ps
+#include "winograd4_tx.h"
 
 /* The input under one quarter (4 tiles of one tile row, from tile tx): 6 rows (NULL above
  * or below the image; a channel's are off floats further) and per 16-column position p
@@ -80,10 +67,7 @@ typedef struct seg16 {
 } seg16;
 
 static void seg_init(seg16 *g, const float *xc, int h, int w, int ty, int tx) {
-    for (int r = 0; r < 6; r++) {
-        const int iy = 4 * ty - 1 + r;
-        g->row[r] = iy >= 0 && iy < h ? xc + (size_t)iy * w : NULL;
-    }
+    tile_rows(g->row, xc, h, w, ty);
     for (int p = 0; p < 2; p++) {
         const int c0 = 4 * tx - 1 + 16 * p;
         g->mode[p] = c0 >= 0 && c0 + 16 <= w ? 1 : c0 + 16 <= 0 || c0 >= w ? 0 : 2;
@@ -203,28 +187,13 @@ void WINO4_AVX512_IN_NAME(const wino_run *runs, int nrun, int nc, size_t cs, int
 }
 
 void WINO4_AVX512_OUT_NAME(const float *m, size_t xs, float *const d[4][4]) {
-    v16 a[4][6]; /* A^T M: [output row][column j] */
-    for (int j = 0; j < 6; j++) {
-        v16 mc[6], o[4];
-        for (int i = 0; i < 6; i++) mc[i] = simde_mm512_loadu_ps(m + (size_t)(6 * i + j) * xs);
-        at6(mc, o);
-        for (int r = 0; r < 4; r++) a[r][j] = o[r];
-    }
-    for (int r = 0; r < 4; r++) {
-        v16 y[4];
-        at6(a[r], y); /* y[c][tile]: output column c of each tile */
-        const v16 u0 = simde_mm512_unpacklo_ps(y[0], y[1]), u1 = simde_mm512_unpacklo_ps(y[2], y[3]);
-        const v16 u2 = simde_mm512_unpackhi_ps(y[0], y[1]), u3 = simde_mm512_unpackhi_ps(y[2], y[3]);
-        /* per 128-bit lane l: tile 4l + 0 (w0), + 1 (w1), + 2 (w2), + 3 (w3), 4 columns each */
-        const v16 w0 = simde_mm512_shuffle_ps(u0, u1, SIMDE_MM_SHUFFLE(1, 0, 1, 0));
-        const v16 w1 = simde_mm512_shuffle_ps(u0, u1, SIMDE_MM_SHUFFLE(3, 2, 3, 2));
-        const v16 w2 = simde_mm512_shuffle_ps(u2, u3, SIMDE_MM_SHUFFLE(1, 0, 1, 0));
-        const v16 w3 = simde_mm512_shuffle_ps(u2, u3, SIMDE_MM_SHUFFLE(3, 2, 3, 2));
-        /* quarter k's row: lane k of w0, w1, w2, w3 */
-        const v16 t0 = simde_mm512_shuffle_f32x4(w0, w1, SIMDE_MM_SHUFFLE(1, 0, 1, 0));
-        const v16 t1 = simde_mm512_shuffle_f32x4(w2, w3, SIMDE_MM_SHUFFLE(1, 0, 1, 0));
-        const v16 t2 = simde_mm512_shuffle_f32x4(w0, w1, SIMDE_MM_SHUFFLE(3, 2, 3, 2));
-        const v16 t3 = simde_mm512_shuffle_f32x4(w2, w3, SIMDE_MM_SHUFFLE(3, 2, 3, 2));
+    v16 w[4][4];
+    out_rows(m, xs, w);
+    for (int r = 0; r < 4; r++) { /* quarter k's row: 128-bit lane k of w[r][0..3] */
+        const v16 t0 = simde_mm512_shuffle_f32x4(w[r][0], w[r][1], SIMDE_MM_SHUFFLE(1, 0, 1, 0));
+        const v16 t1 = simde_mm512_shuffle_f32x4(w[r][2], w[r][3], SIMDE_MM_SHUFFLE(1, 0, 1, 0));
+        const v16 t2 = simde_mm512_shuffle_f32x4(w[r][0], w[r][1], SIMDE_MM_SHUFFLE(3, 2, 3, 2));
+        const v16 t3 = simde_mm512_shuffle_f32x4(w[r][2], w[r][3], SIMDE_MM_SHUFFLE(3, 2, 3, 2));
         simde_mm512_storeu_ps(d[0][r], simde_mm512_shuffle_f32x4(t0, t1, SIMDE_MM_SHUFFLE(2, 0, 2, 0)));
         simde_mm512_storeu_ps(d[1][r], simde_mm512_shuffle_f32x4(t0, t1, SIMDE_MM_SHUFFLE(3, 1, 3, 1)));
         simde_mm512_storeu_ps(d[2][r], simde_mm512_shuffle_f32x4(t2, t3, SIMDE_MM_SHUFFLE(2, 0, 2, 0)));

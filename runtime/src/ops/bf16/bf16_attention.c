@@ -14,7 +14,6 @@
  * O into o (ldc = hw); K is padded with zeros to the kernel's k group. A task is an (item,
  * head, run of query blocks); K^T and V are packed once per task. Which task computes a
  * block never changes its bits, so any thread count gives the same result. */
-#include <math.h>
 #include <string.h>
 
 #include "ops/bf16/bf16_kernels.h"
@@ -144,8 +143,7 @@ static void gemm_tile(const bf16_kernel *k, int kp, const uint16_t *a, const uin
 
 typedef struct att16_job {
     const bf16_kernel *k;
-    int c, hw, heads, dh, blocks, runs;
-    float scale;
+    att_plan P;
     att16_layout L;
     const float *q, *kk, *v;
     float *o;
@@ -157,13 +155,9 @@ static void att16_task(void *arg, int t) {
     const att16_job *J = arg;
     const bf16_kernel *k = J->k;
     const att16_layout L = J->L;
-    const int hw = J->hw, dh = J->dh, mr = k->mr, nr = k->nr, br = L.br;
-    const int bh = t / J->runs, run = t % J->runs;
-    const int b = bh / J->heads, h = bh % J->heads;
-    const int per = J->blocks / J->runs, extra = J->blocks % J->runs;
-    const int blk0 = run * per + (run < extra ? run : extra);
-    const int blk1 = blk0 + per + (run < extra ? 1 : 0);
-    const int64_t base = ((int64_t)b * J->c + (int64_t)h * dh) * hw;
+    const int hw = J->P.hw, dh = J->P.dh, mr = k->mr, nr = k->nr, br = L.br;
+    int blk0, blk1;
+    const int64_t base = attention_task(&J->P, t, &blk0, &blk1);
     unsigned char *w = J->scratch + (size_t)ops_thread_id() * J->scratch_stride;
     w += (64 - (uintptr_t)w % 64) % 64;
     uint16_t *ka = (uint16_t *)(w + L.ka), *va = (uint16_t *)(w + L.va);
@@ -181,7 +175,7 @@ static void att16_task(void *arg, int t) {
             for (int q = 0; q < panels; q++)
                 gemm_tile(k, L.kd, ka + (size_t)(j0 / mr) * mr * L.kd, qb + (size_t)q * L.kd * nr,
                           st + (size_t)q * hw * nr + (size_t)j0 * nr, nr, hw - j0 < mr ? hw - j0 : mr, nr, tmp);
-        attention_softmax_panels(st, panels, hw, nr, J->scale);
+        attention_softmax_panels(st, panels, hw, nr, J->P.scale);
         for (int q = 0; q < panels; q++) /* P^T as B: its rows are keys, its columns queries */
             pack_b(k, st + (size_t)q * hw * nr, nr, nr, hw, L.kh, buf, pb + (size_t)q * L.kh * nr);
         for (int c0 = 0; c0 < dh; c0 += mr) /* O = V P^T, into o */
@@ -197,17 +191,10 @@ void attention_bf16_run(const bf16_kernel *k, int n, int c, int hw, int heads, c
                         const float *kk, const float *v, float *o, void *scratch,
                         size_t scratch_stride, int n_threads) {
     att16_job J;
-    J.k = k; J.c = c; J.hw = hw; J.heads = heads; J.dh = c / heads;
-    J.scale = (float)(1.0 / sqrt((double)J.dh));
-    J.L = layout(k, hw, J.dh);
-    J.blocks = (hw + J.L.br - 1) / J.L.br;
+    J.k = k;
+    J.L = layout(k, hw, c / heads);
+    J.P = attention_plan(n, c, hw, heads, J.L.br, n_threads);
     J.q = q; J.kk = kk; J.v = v; J.o = o;
     J.scratch = scratch; J.scratch_stride = scratch_stride;
-    const int bh = n * heads, big = (double)n * c * hw * hw >= 262144.0;
-    /* as attention_run: runs of blocks only as far as the threads need */
-    J.runs = 1;
-    if (big && n_threads > bh) J.runs = (n_threads + bh - 1) / bh;
-    if (J.runs > J.blocks) J.runs = J.blocks;
-    const int tasks = bh * J.runs;
-    ops_parallel_for(n_threads, big && tasks > 1, tasks, att16_task, &J);
+    ops_parallel_for(n_threads, J.P.par, J.P.tasks, att16_task, &J);
 }
