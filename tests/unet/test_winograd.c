@@ -25,6 +25,7 @@
 #include "ops/kernels.h"
 #include "ops/ops.h"
 #include "ops/winograd.h"
+#include "ops/winograd_int.h"
 #include "test.h"
 
 #include "emu_kernels.h"
@@ -148,6 +149,7 @@ static void test_weights_avx512_emu(int oc, int ic, int m) {
 }
 #endif
 
+#if defined(__x86_64__)
 /* winograd4_avx512.c's F(4x4) transforms, SIMDe-emulated (and native where the CPU has
  * AVX-512F), against the portable ones bit for bit. Input: tile runs of maps 16 to 40 wide
  * and 7 to 19 high — whole tile rows and halves of rows (quarters that continue each
@@ -205,6 +207,8 @@ static void test_io_avx512(const char *name, in16_fn in, out16_fn out) {
     CHECKF(memcmp(want, got, sizeof want) == 0, "%s F(4x4) output: differs from the portable transform", name);
     free(m);
 }
+
+#endif
 
 /* ---- the convolution vs conv2d_ref ---- */
 
