@@ -409,8 +409,55 @@ static void test_dtypes(void) {
     CHECK(pa[0] == 1.0f && pa[1] == 4.0f && pa[2] == 0.0f && pa[6] == 2.0f && pa[13] == 6.0f);
 }
 
+/* pack_b against the im2col matrix written out element by element: every conv shape, nr 8,
+ * 16 and 32, column blocks that start and end inside an output row and k ranges that start
+ * and end inside a channel; the columns past nc must be zero (junk there, NaN say, would
+ * cost the kernels that multiply it). Covers both the plane path and the per-panel one. */
+static void test_pack_b(void) {
+    static const cshape cs[] = {CONV_EDGE_SHAPES};
+    const int nrs[] = {8, 16, 32};
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        const cshape *c = &cs[i];
+        conv_shape s;
+        CHECK(conv_shape_init(&s, c->ic, c->oc, c->k, c->stride, c->pt, c->pl, c->pb, c->pr, c->h, c->w) == 0);
+        const int K = c->ic * c->k * c->k, N = s.oh * s.ow;
+        float *x = rand_buf((size_t)c->ic * c->h * c->w);
+        for (int t = 0; t < 3; t++) {
+            const int nr = nrs[t];
+            /* (k0, kc, n0, nc): everything, then a middle piece of each */
+            const int k0s[2] = {0, K / 3}, kcs[2] = {K, K - K / 3 - K / 4 > 0 ? K - K / 3 - K / 4 : 1};
+            const int n0s[2] = {0, N > 3 ? 3 : 0}, ncs[2] = {N < 256 ? N : 256, N - (N > 3 ? 3 : 0) > 37 ? 37 : N - (N > 3 ? 3 : 0)};
+            for (int v = 0; v < 4; v++) {
+                const int k0 = k0s[v & 1], kc = kcs[v & 1], n0 = n0s[v >> 1], nc = ncs[v >> 1];
+                if (kc < 1 || nc < 1 || k0 + kc > K) continue;
+                const int panels = (nc + nr - 1) / nr;
+                float *d = malloc(sizeof(float) * (size_t)panels * kc * nr);
+                for (size_t j = 0; j < (size_t)panels * kc * nr; j++) d[j] = NAN;
+                pack_b(&s, x, k0, kc, n0, nc, nr, d);
+                int bad = 0;
+                for (int kk = 0; kk < kc; kk++) {
+                    const int k = k0 + kk, ch = k / (c->k * c->k), ky = k % (c->k * c->k) / c->k, kx = k % c->k;
+                    for (int j = 0; j < panels * nr; j++) {
+                        float want = 0.0f;
+                        if (j < nc) {
+                            const int p = n0 + j, iy = p / s.ow * c->stride - c->pt + ky, ix = p % s.ow * c->stride - c->pl + kx;
+                            if (iy >= 0 && iy < c->h && ix >= 0 && ix < c->w) want = x[((size_t)ch * c->h + iy) * c->w + ix];
+                        }
+                        const float got = d[(size_t)(j / nr) * kc * nr + (size_t)kk * nr + j % nr];
+                        bad += !(got == want);
+                    }
+                }
+                CHECKF(!bad, "pack_b shape %zu nr %d k0 %d kc %d n0 %d nc %d: %d values differ", i, nr, k0, kc, n0, nc, bad);
+                free(d);
+            }
+        }
+        free(x);
+    }
+}
+
 int main(void) {
     int tested = 0;
+    test_pack_b();
     for (int i = 0; i < gemm_kernel_count(); i++) {
         int ok = 0;
         const gemm_kernel *kr = gemm_kernel_at(i, &ok);

@@ -75,8 +75,6 @@ void gemm_pack_a(const void *w, int dtype, int m, int k, int mr, float *dst) {
     }
 }
 
-#define PAD_IMG_MAX 256 /* floats: a 14x14 image with a border of 1 */
-
 /* d[j] = row[xs + j] for lo <= j < hi, 0 elsewhere in [0, len). */
 static void copy_or_zero(float *restrict d, const float *restrict row, int xs, int lo, int hi,
                          int len) {
@@ -117,34 +115,6 @@ static void pack_b_panel(const conv_shape *s, const float *x, int k0, int kc, in
     }
     rj[nrun] = jw;
     const int st = s->stride;
-    /* small images (a panel spans several output rows): each channel is first copied into
-     * a zero-bordered image, so every run is one unconditional copy (the same values) */
-    const int pw = s->w + s->pad_l + s->pad_r, ph = s->h + s->pad_t + s->pad_b;
-    if (st == 1 && nrun > 1 && pw * ph <= PAD_IMG_MAX) {
-        float pad[PAD_IMG_MAX];
-        int ic = k0 / khw, ky = (k0 % khw) / s->kw, kx = (k0 % khw) % s->kw, have = -1;
-        for (int kk = 0; kk < kc; kk++) {
-            if (ic != have) {
-                memset(pad, 0, sizeof(float) * (size_t)(pw * ph));
-                const float *xc = x + (int64_t)ic * hw;
-                for (int y = 0; y < s->h; y++)
-                    memcpy(pad + (y + s->pad_t) * pw + s->pad_l, xc + (int64_t)y * s->w, sizeof(float) * (size_t)s->w);
-                have = ic;
-            }
-            float *dk = d + (size_t)kk * nr;
-            for (int r = 0; r < nrun; r++) {
-                const int ja = rj[r], len = rj[r + 1] - ja;
-                const int py = iy0[ja] + ky + s->pad_t, px = ix0[ja] + kx + s->pad_l;
-                memcpy(dk + ja, pad + py * pw + px, sizeof(float) * (size_t)len);
-            }
-            for (int j = jw; j < nr; j++) dk[j] = 0.0f;
-            if (++kx == s->kw) {
-                kx = 0;
-                if (++ky == s->kh) { ky = 0; ic++; }
-            }
-        }
-        return;
-    }
     /* (ic, ky, kx) of row k0, then stepped without divisions */
     int ic = k0 / khw, ky = (k0 % khw) / s->kw, kx = (k0 % khw) % s->kw;
     for (int kk = 0; kk < kc; kk++) {
@@ -188,8 +158,110 @@ static void pack_b_panel(const conv_shape *s, const float *x, int k0, int kc, in
     }
 }
 
+/* ---- the plane path: whole runs out of a zero-bordered copy of each channel ----
+ * Where a panel's columns cover several output rows (small maps) or the stride is 2,
+ * pack_b_panel copies runs of a few values, or every other value, one k row at a time
+ * (and each short copy was a call into libc: about a quarter of a 4x4 conv's time at batch
+ * 1). Instead each channel in the k range is copied once into a zero-bordered plane
+ * (stride 2: its even and odd padded columns into two half planes), and every k row of
+ * every panel is then a few contiguous runs out of it. The same values land in the same
+ * places: the bits downstream are the same. Used where the plane fits PLANE_MAX floats on
+ * the stack and is no bigger than what the call copies out of it per channel (kh * kw * nc
+ * values): one bf16 panel at a time out of a 32x32 map would rebuild it for every panel. */
+#define PLANE_MAX 4608 /* floats (18 KiB of stack): a 64x64 map with a border of 1 is 66 x 66 = 4356 */
+#define PLANE_COLS 256 /* columns per pass (runs[] below) */
+
+typedef struct plane_geom {
+    int st, pw, ph; /* stride, padded width and height */
+    int rw;         /* floats per plane row: pw (stride 1), or ceil(pw / 2) per half plane */
+    size_t floats;  /* the plane (both halves) */
+} plane_geom;
+
+static int plane_fits(const conv_shape *s, int nc, int nr, plane_geom *g) {
+    g->st = s->stride;
+    g->pw = s->w + s->pad_l + s->pad_r;
+    g->ph = s->h + s->pad_t + s->pad_b;
+    if (g->st != 1 && g->st != 2) return 0;
+    if (g->st == 1 && s->ow >= nr) return 0; /* pack_b_panel's runs are whole already */
+    g->rw = g->st == 2 ? (g->pw + 1) / 2 : g->pw;
+    g->floats = (size_t)g->st * g->ph * g->rw;
+    return g->floats <= PLANE_MAX && g->floats <= (size_t)s->kh * s->kw * nc;
+}
+
+/* channel xc [h][w] into the plane: stride 1 [ph][pw]; stride 2 the even padded columns'
+ * half plane [ph][rw], then the odd ones'; zero outside the image */
+static void plane_fill(const conv_shape *s, const plane_geom *g, const float *xc, float *pl) {
+    memset(pl, 0, g->floats * sizeof(float));
+    for (int y = 0; y < s->h; y++) {
+        const float *src = xc + (int64_t)y * s->w;
+        float *row = pl + (size_t)(y + s->pad_t) * g->rw;
+        if (g->st == 1) {
+            memcpy(row + s->pad_l, src, (size_t)s->w * sizeof(float));
+            continue;
+        }
+        /* padded column px = x + pad_l: half plane px & 1, column px / 2 */
+        float *half[2] = {row, row + (size_t)g->ph * g->rw};
+        const int p0 = s->pad_l & 1, c0 = s->pad_l / 2, c1 = (s->pad_l + 1) / 2;
+        for (int x = 0; 2 * x < s->w; x++) half[p0][c0 + x] = src[2 * x];
+        for (int x = 0; 2 * x + 1 < s->w; x++) half[!p0][c1 + x] = src[2 * x + 1];
+    }
+}
+
+static inline void copy_run(float *restrict d, const float *restrict src, int len) {
+    switch (len) { /* the usual lengths as fixed-size moves, not calls */
+    case 16: memcpy(d, src, 16 * sizeof(float)); return;
+    case 8: memcpy(d, src, 8 * sizeof(float)); return;
+    case 4: memcpy(d, src, 4 * sizeof(float)); return;
+    default: memcpy(d, src, (size_t)len * sizeof(float));
+    }
+}
+
+typedef struct plane_run {
+    int at;       /* offset in dst of the run's first column at k row 0 */
+    int len;      /* columns, all of one output row */
+    int row, col; /* plane row and column (stride 2: half-plane column) at ky = kx = 0 */
+} plane_run;
+
+/* pack_b for columns n0..n0+nc-1, nc <= PLANE_COLS, through the planes */
+static void pack_b_planes(const conv_shape *s, const plane_geom *g, const float *x, int k0,
+                          int kc, int n0, int nc, int nr, float *dst) {
+    plane_run runs[PLANE_COLS];
+    int nrun = 0;
+    for (int j = 0; j < nc;) { /* one output row inside one panel each */
+        const int p = n0 + j, oy = p / s->ow, ox = p % s->ow, q = j / nr;
+        int len = s->ow - ox;
+        if (len > nc - j) len = nc - j;
+        if (len > (q + 1) * nr - j) len = (q + 1) * nr - j;
+        runs[nrun++] = (plane_run){q * kc * nr + j % nr, len, oy * g->st, ox};
+        j += len;
+    }
+    const int khw = s->kh * s->kw, z = nc % nr;
+    const int64_t hw = (int64_t)s->h * s->w;
+    float pl[PLANE_MAX];
+    for (int k = k0; k < k0 + kc;) { /* channel by channel */
+        const int ic = k / khw, k1 = (ic + 1) * khw < k0 + kc ? (ic + 1) * khw : k0 + kc;
+        plane_fill(s, g, x + ic * hw, pl);
+        for (; k < k1; k++) {
+            const int ky = (k % khw) / s->kw, kx = (k % khw) % s->kw;
+            /* stride 2: padded column 2 ox + kx is in half plane kx & 1, column ox + kx / 2 */
+            const float *base = g->st == 1 ? pl + (size_t)ky * g->rw + kx
+                                           : pl + (size_t)((kx & 1) * g->ph + ky) * g->rw + kx / 2;
+            float *dk = dst + (size_t)(k - k0) * nr;
+            for (int i = 0; i < nrun; i++)
+                copy_run(dk + runs[i].at, base + (size_t)runs[i].row * g->rw + runs[i].col, runs[i].len);
+            if (z) /* the last panel's columns past nc */
+                memset(dk + (size_t)(nc / nr) * kc * nr + z, 0, (size_t)(nr - z) * sizeof(float));
+        }
+    }
+}
+
 void pack_b(const conv_shape *s, const float *x, int k0, int kc, int n0, int nc, int nr,
             float *dst) {
+    plane_geom g;
+    if (nc <= PLANE_COLS && plane_fits(s, nc, nr, &g)) {
+        pack_b_planes(s, &g, x, k0, kc, n0, nc, nr, dst);
+        return;
+    }
     for (int q = 0; q * nr < nc; q++) {
         int j0 = n0 + q * nr, jw = nc - q * nr < nr ? nc - q * nr : nr;
         pack_b_panel(s, x, k0, kc, j0, jw, nr, dst + (size_t)q * kc * nr);
