@@ -250,6 +250,25 @@ static void test_vexp(void) {
     CHECK(vexp_nonpos_f32(big[1]) >= 0.0f && vexp_nonpos_f32(big[1]) < 2e-38f);
     CHECK(isnan(vsilu_f32(NAN)));
     CHECK(vsilu_f32(0.0f) == 0.0f && vexp_nonpos_f32(0.0f) == 1.0f);
+    /* the block form (GroupNorm+SiLU) gives vsilu_f32's bits in every lane: the sweep
+     * above, the specials and random values of every magnitude */
+    float in[VSILU_BLK], out[VSILU_BLK];
+    int differ = 0, blocks = 0;
+    for (int i = -200000; i <= 200000; i += VSILU_BLK, blocks++) {
+        for (int j = 0; j < VSILU_BLK; j++) in[j] = (float)(i + j) * 5e-4f;
+        if (blocks % 7 == 0) { /* specials in some blocks */
+            const float sp[10] = {NAN, -NAN, INFINITY, -INFINITY, -0.0f, 1e-40f, -1e-40f, -87.0f, -87.00001f, 88.7f};
+            for (int j = 0; j < 10; j++) in[(blocks / 7 + 3 * j) % VSILU_BLK] = sp[j];
+        }
+        if (blocks % 5 == 0)
+            for (int j = 0; j < VSILU_BLK; j += 2) in[j] = ldexpf(frand(), (int)(frand() * 40.0f));
+        vsilu_block(in, out);
+        for (int j = 0; j < VSILU_BLK; j++) {
+            const float w = vsilu_f32(in[j]);
+            differ += memcmp(&w, &out[j], sizeof w) != 0;
+        }
+    }
+    CHECKF(differ == 0, "vsilu_block: %d of %d values differ from vsilu_f32", differ, blocks * VSILU_BLK);
 }
 
 static void test_linear(void) {
