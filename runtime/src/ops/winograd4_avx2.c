@@ -121,8 +121,10 @@ static void group8(const seg4 *A, const seg4 *B, int split, int n, size_t off, f
         split6(z[i], q);
         bt6(q, o);
         for (int j = 0; j < 6; j++) {
-            if (n == 8) simde_mm256_storeu_ps(out + (size_t)(6 * i + j) * xs, o[j]);
-            else simde_mm256_maskstore_ps(out + (size_t)(6 * i + j) * xs, mask, o[j]);
+            float *d = out + (size_t)(6 * i + j) * xs;
+            if (n == 8) simde_mm256_storeu_ps(d, o[j]);
+            else if (n == 4) simde_mm_storeu_ps(d, simde_mm256_castps256_ps128(o[j])); /* not masked: slow on Zen 3 */
+            else simde_mm256_maskstore_ps(d, mask, o[j]);
         }
     }
 }

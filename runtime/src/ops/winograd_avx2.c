@@ -40,16 +40,20 @@ static inline void split_eo(simde__m256 a, simde__m256 b, simde__m256 *e, simde_
 }
 
 /* one row of B^T d (z, 4 vectors: columns 0..7, 8..15, 2..9, 10..17 under the 8 tiles),
- * then (z B)[j] of the 8 tiles into v + j * xs (mask: the tiles to store) */
+ * then (z B)[j] of the first n of the 8 tiles into v + j * xs (mask: lanes < n) */
 static inline void vrow8(const simde__m256 z[4], float *v, size_t xs, simde__m256i mask,
-                         int all) {
+                         int n) {
     simde__m256 z0, z1, z2, z3;
     split_eo(z[0], z[1], &z0, &z1);
     split_eo(z[2], z[3], &z2, &z3);
     const simde__m256 r[4] = {simde_mm256_sub_ps(z0, z2), simde_mm256_add_ps(z1, z2),
                               simde_mm256_sub_ps(z2, z1), simde_mm256_sub_ps(z1, z3)};
+    /* whole vectors and the 4 tiles of an 8-wide map's tile row (the 8x8 maps) as plain
+     * stores: masked stores are slow on Zen 3 (they were most of the 8x8 maps' input
+     * transform) */
     for (int j = 0; j < 4; j++) {
-        if (all) simde_mm256_storeu_ps(v + j * xs, r[j]);
+        if (n == 8) simde_mm256_storeu_ps(v + j * xs, r[j]);
+        else if (n == 4) simde_mm_storeu_ps(v + j * xs, simde_mm256_castps256_ps128(r[j]));
         else simde_mm256_maskstore_ps(v + j * xs, mask, r[j]);
     }
 }
@@ -111,13 +115,13 @@ void sculpt_wino_input__avx2(const float *xc, int h, int w, int ty, int tx0, int
         float *v = out + k0; /* B^T's rows: d0 - d2, d1 + d2, d2 - d1, d1 - d3 */
         simde__m256 z[4];
         for (int q = 0; q < 4; q++) z[q] = simde_mm256_sub_ps(d[0][q], d[2][q]);
-        vrow8(z, v, xs, mask, n == 8);
+        vrow8(z, v, xs, mask, n);
         for (int q = 0; q < 4; q++) z[q] = simde_mm256_add_ps(d[1][q], d[2][q]);
-        vrow8(z, v + 4 * xs, xs, mask, n == 8);
+        vrow8(z, v + 4 * xs, xs, mask, n);
         for (int q = 0; q < 4; q++) z[q] = simde_mm256_sub_ps(d[2][q], d[1][q]);
-        vrow8(z, v + 8 * xs, xs, mask, n == 8);
+        vrow8(z, v + 8 * xs, xs, mask, n);
         for (int q = 0; q < 4; q++) z[q] = simde_mm256_sub_ps(d[1][q], d[3][q]);
-        vrow8(z, v + 12 * xs, xs, mask, n == 8);
+        vrow8(z, v + 12 * xs, xs, mask, n);
     }
 }
 
