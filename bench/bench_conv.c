@@ -106,9 +106,9 @@ int main(int argc, char **argv) {
             double t2 = now_ms();
             conv2d_winograd_run(kr, &s, batch, x, u, &e, yw, wscr, ws, threads);
             double t3 = now_ms();
-            conv2d_winograd_run_w(kr, &s, batch, x, w, NULL, 0, &e, yf, wscr, ws, threads);
+            conv2d_winograd_run_w(kr, &s, batch, x, w, 0, NULL, 0, &e, yf, wscr, ws, threads);
             double t4 = now_ms();
-            conv2d_winograd_run_w(kr, &s, batch, x, w, u, uf, &e, ya, wscr, ws, threads);
+            conv2d_winograd_run_w(kr, &s, batch, x, w, 0, u, uf, &e, ya, wscr, ws, threads);
             double t5 = now_ms();
             if (r == 0) continue;
             if (t1 - t0 < td) td = t1 - t0;

@@ -18,6 +18,8 @@ void test_gemm_avx2_emu(int kc, const float *a, const float *b, float *c, int64_
 /* winograd_avx512.c's weight transform, emulated likewise */
 void test_wino_weights_avx512_emu(const float *w, int oc, int ic, int r, int k0, int kc, int m,
                                   float *d, size_t xs);
+/* and its form from wino_wpack's layout */
+void test_wino_weights_pre_avx512_emu(const float *wp, int k0, int kc, int m, float *d, size_t xs);
 /* winograd4_avx512.c's F(4x4) input and output transforms, emulated likewise */
 #include "ops/winograd_int.h"
 void test_wino4_input_avx512_emu(const wino_run *runs, int nrun, int nc, size_t cs, int h, int w,

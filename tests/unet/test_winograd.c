@@ -26,6 +26,7 @@
 #include "ops/ops.h"
 #include "ops/winograd.h"
 #include "ops/winograd_int.h"
+#include "sculpt.h"
 #include "test.h"
 
 #include "emu_kernels.h"
@@ -145,6 +146,28 @@ static void test_weights_avx512_emu(int oc, int ic, int m) {
                            u2 + xi * xs, (size_t)kc * mr * sizeof(float)) == 0;
         CHECKF(same, "U m=%d oc=%d ic=%d k %d..: avx512 (emulated) vs portable", m, oc, ic, k0);
     }
+    /* from wino_wpack's layout: every panel over all of ic, and the last one from a k0 on a
+     * chunk boundary (as the fused path calls it: k0 a multiple of 256) */
+    float *wp = NULL;
+    CHECK(posix_memalign((void **)&wp, 64, wino_wpack_floats(oc, ic) * sizeof(float)) == 0);
+    wino_wpack(w, SCULPT_DT_F32, oc, ic, wp);
+    const size_t pf = wino_wpack_floats(mr, ic); /* one panel */
+    for (size_t i = 0; i < nu; i++) u2[i] = NAN;
+    for (int r = 0; r < panels; r++)
+        test_wino_weights_pre_avx512_emu(wp + (size_t)r * pf, 0, ic, m, u2 + (size_t)r * mr * ic, xs);
+    same = 1;
+    for (int xi = 0; xi < np; xi++)
+        same &= memcmp(u + xi * xs, u2 + xi * xs, (size_t)panels * mr * ic * sizeof(float)) == 0;
+    CHECKF(same, "U m=%d oc=%d ic=%d: avx512 (emulated) from wino_wpack vs portable", m, oc, ic);
+    const int p0 = ic / 3 / 8 * 8, pc = ic - p0;
+    for (size_t i = 0; i < nu; i++) u2[i] = NAN;
+    test_wino_weights_pre_avx512_emu(wp + (size_t)(panels - 1) * pf, p0, pc, m, u2, xs);
+    same = 1;
+    for (int xi = 0; xi < np; xi++)
+        same &= memcmp(u + xi * xs + (size_t)(panels - 1) * mr * ic + (size_t)p0 * mr,
+                       u2 + xi * xs, (size_t)pc * mr * sizeof(float)) == 0;
+    CHECKF(same, "U m=%d oc=%d ic=%d k %d..: avx512 (emulated) from wino_wpack vs portable", m, oc, ic, p0);
+    free(wp);
     free(w); free(u); free(u2);
 }
 #endif
@@ -278,12 +301,30 @@ static void test_conv(const wshape *c, float scale) {
             for (int t = 0; t < 3; t++) {
                 for (size_t i = 0; i < ny; i++) ys[i] = NAN;
                 if (f) for (size_t i = 0; i < ucap; i++) uw[i] = NAN; /* nothing stale is read */
-                conv2d_winograd_run_w(kr, &s, c->n, x, w, f ? uw : NULL, f ? ucap : 0, &e, ys,
+                conv2d_winograd_run_w(kr, &s, c->n, x, w, 0, f ? uw : NULL, f ? ucap : 0, &e, ys,
                                       scratch, stride, t + 1);
                 CHECKF(memcmp(y[0], ys, ny * sizeof(float)) == 0, "%s wino_w%s ic=%d oc=%d "
                        "%dx%d n=%d, %d threads: differs from U + run", kr->name, f ? "" : " fused",
                        c->ic, c->oc, c->h, c->w, c->n, t + 1);
             }
+        /* the weights in wino_wpack's layout (the model's copy): the same bits, fused or
+         * through u, on this CPU's widest transform and on the SSE/NEON one */
+        float *wp = NULL;
+        CHECK(posix_memalign((void **)&wp, 64, wino_wpack_floats(c->oc, c->ic) * sizeof(float)) == 0);
+        wino_wpack(w, SCULPT_DT_F32, c->oc, c->ic, wp);
+        for (int v = 0; v < 4; v++) {
+            const int f = v & 1;
+            wino_portable_weights = v >> 1;
+            for (size_t i = 0; i < ny; i++) ys[i] = NAN;
+            if (f) for (size_t i = 0; i < ucap; i++) uw[i] = NAN;
+            conv2d_winograd_run_w(kr, &s, c->n, x, wp, 1, f ? uw : NULL, f ? ucap : 0, &e, ys,
+                                  scratch, stride, 2);
+            CHECKF(memcmp(y[0], ys, ny * sizeof(float)) == 0, "%s wino_w%s packed weights%s ic=%d "
+                   "oc=%d %dx%d n=%d: differs from U + run", kr->name, f ? "" : " fused",
+                   v >> 1 ? " (SSE/NEON transform)" : "", c->ic, c->oc, c->h, c->w, c->n);
+        }
+        wino_portable_weights = 0;
+        free(wp);
         if (c->n > 1) { /* the batch one item per call */
             for (int b = 0; b < c->n; b++) {
                 conv_epilogue eb = e;

@@ -37,7 +37,7 @@ static void conv_run(sculpt_ctx *c, const unet_conv *cv, int n, int h, int w, in
     if (unet_conv_wino(cv, c->algo)) { /* no packed panels in this slot: w32 is read */
         /* transforms the weights into wino_u, or panel by panel inside the GEMM when the
          * conv is one tile block (the same bits either way) */
-        conv2d_winograd_run_w(c->kr, &s, n, x, cv->w32, c->b.wino_u, c->b.wino_u_floats, &e, y, c->b.thr,
+        conv2d_winograd_run_w(c->kr, &s, n, x, cv->w32, cv->w32_packed, c->b.wino_u, c->b.wino_u_floats, &e, y, c->b.thr,
                               c->b.thr_stride, c->n_threads);
         return;
     }

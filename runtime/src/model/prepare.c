@@ -13,6 +13,7 @@
 
 #include "io/weightfile.h"
 #include "ops/pack.h"
+#include "ops/winograd.h"
 #include "unet.h"
 #include "unet_spec.h"
 
@@ -326,9 +327,12 @@ static void pack_slot(builder *b, int slot, int mr, int algo) {
         unet_conv *cv = w->convs[i];
         if (unet_conv_wino(cv, algo)) {
             /* Winograd transforms the weights at every evaluation (a cached transform would
-             * be 16/9 of them), from an f32 copy (see f32_view: not the mapping) */
+             * be 16/9 of them), from an f32 copy (see f32_view: not the mapping) laid out as
+             * the transform reads them (wino_wpack: no transpose per evaluation; every
+             * kernel's mr is 6, the layout's) */
             if (!cv->w32) {
-                const size_t n = (size_t)cv->oc * cv->ic * 9;
+                const int pk = mr == 6; /* the layout is for 6-row panels */
+                const size_t n = pk ? wino_wpack_floats(cv->oc, cv->ic) : (size_t)cv->oc * cv->ic * 9;
                 float *d = NULL;
                 if (!b->m->mapped && cv->w_dtype == SCULPT_DT_F32 && (uintptr_t)cv->w % sizeof(float) == 0) {
                     cv->w32 = cv->w; /* the caller's buffer: zero copy */
@@ -336,11 +340,16 @@ static void pack_slot(builder *b, int slot, int mr, int algo) {
                     fail(b, SCULPT_E_NOMEM, "out of memory copying weights (%zu bytes)", n * sizeof(float));
                     return;
                 } else {
-                    pack_convert(cv->w, cv->w_dtype, n, d);
+                    if (pk) wino_wpack(cv->w, cv->w_dtype, cv->oc, cv->ic, d);
+                    else pack_convert(cv->w, cv->w_dtype, n, d);
                     cv->w32 = d;
                     cv->w32_owned = d;
+                    cv->w32_packed = pk;
                     release_pages(b->m, cv->w, cv->w_bytes);
                 }
+            } else if (cv->w32_packed && mr != 6) {
+                fail(b, SCULPT_E_UNSUPPORTED, "kernel with %d-row panels after 6-row ones (Winograd weights laid out for 6)", mr);
+                return;
             }
             continue;
         }

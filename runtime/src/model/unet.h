@@ -26,9 +26,12 @@ typedef struct unet_conv {
     int size;                         /* input h = w */
     int stride;                       /* 1, or 2 for a downsampler */
     int wino_ok;                      /* 3x3, stride 1, pad 1: Winograd can run it */
-    const float *w32;                 /* f32 [oc][ic][3][3] for Winograd, made when a slot
-                                         first runs this conv by Winograd (NULL before) */
+    const float *w32;                 /* f32 weights for Winograd, made when a slot first
+                                         runs this conv by Winograd (NULL before): the
+                                         caller's [oc][ic][3][3] buffer, or a copy in
+                                         wino_wpack's layout */
     float *w32_owned;                 /* w32 when it is a copy */
+    int w32_packed;                   /* w32 in wino_wpack's layout */
     conv_shape s;                     /* the conv as the forward pass runs it (h = w = size) */
     void *packed_bf16;                /* bf16_conv_pack for the model's bf16 kernel (owned) */
 } unet_conv;

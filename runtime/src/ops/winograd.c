@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "pack.h"
 #include "winograd.h"
 #include "winograd_int.h"
 
@@ -129,10 +130,49 @@ static void phase_mark(int on, int ph, double *t) {
 int wino_portable_io;      /* tests: 1 runs the portable input and output transforms only */
 int wino_narrow_io;        /* tests, benchmarks: 1 keeps F(4x4)'s at 8 tiles (AVX2) */
 
+/* ---- wino_wpack: the weights in the transform's own lane order ---- */
+
+#define WP_CB 8                /* input channels per chunk */
+#define WP_CHUNK (9 * WP_CB * 6) /* floats per chunk: [9][48] */
+
+static size_t wpack_panel_floats(int ic) { return (size_t)((ic + WP_CB - 1) / WP_CB) * WP_CHUNK; }
+
+size_t wino_wpack_floats(int oc, int ic) { return (size_t)((oc + 5) / 6) * wpack_panel_floats(ic); }
+
+void wino_wpack(const void *w, int dtype, int oc, int ic, float *dst) {
+    const int panels = (oc + 5) / 6, chunks = (ic + WP_CB - 1) / WP_CB;
+    for (int r = 0; r < panels; r++)
+        for (int q = 0; q < chunks; q++) {
+            float *t = dst + (size_t)r * wpack_panel_floats(ic) + (size_t)q * WP_CHUNK;
+            for (int j = 0; j < 9; j++)
+                for (int c = 0; c < WP_CB; c++)
+                    for (int i = 0; i < 6; i++) {
+                        const int o = 6 * r + i, ch = WP_CB * q + c;
+                        t[j * WP_CB * 6 + c * 6 + i] =
+                            o < oc && ch < ic ? pack_load(w, dtype, ((size_t)o * ic + ch) * 9 + j) : 0.0f;
+                    }
+        }
+}
+
 /* U of panel r for input channels k0..k0+kc-1, tile m: lane (c - k0) * mr + i of matrix xi
- * at d + xi * xs. */
-static void weights_panel(const float *w, int oc, int ic, int mr, int m, int r, int k0, int kc,
-                          float *d, size_t xs) {
+ * at d + xi * xs. w: [oc][ic][3][3], or wino_wpack's layout where wpacked (mr 6). */
+static void weights_panel(const float *w, int wpacked, int oc, int ic, int mr, int m, int r,
+                          int k0, int kc, float *d, size_t xs) {
+    if (wpacked) { /* no transpose: every ISA reads the chunks in place */
+        const float *wp = w + (size_t)r * wpack_panel_floats(ic);
+#if defined(__x86_64__) || defined(__i386__)
+        if (!wino_portable_weights && cpu_avx512()) {
+            sculpt_wino_weights_6p__avx512(wp, k0, kc, m, d, xs);
+            return;
+        }
+        if (!wino_portable_weights && cpu_avx2()) {
+            sculpt_wino_weights_6p__avx2(wp, k0, kc, m, d, xs);
+            return;
+        }
+#endif
+        sculpt_wino_weights_6p__sse(wp, k0, kc, m, d, xs);
+        return;
+    }
 #if defined(__x86_64__) || defined(__i386__)
     if (mr == 6 && !wino_portable_weights && cpu_avx512()) {
         sculpt_wino_weights_6__avx512(w, oc, ic, r, k0, kc, m, d, xs);
@@ -153,21 +193,26 @@ static void weights_panel(const float *w, int oc, int ic, int mr, int m, int r, 
 typedef struct wt_job {
     const float *w;
     float *u;
-    int oc, ic, mr, m;
+    int wpacked, oc, ic, mr, m;
 } wt_job;
 
 static void weights_task(void *arg, int r) {
     const wt_job *J = arg;
-    weights_panel(J->w, J->oc, J->ic, J->mr, J->m, r, 0, J->ic, J->u + (size_t)r * J->mr * J->ic,
-                  wino_u_stride(J->oc, J->ic, J->mr));
+    weights_panel(J->w, J->wpacked, J->oc, J->ic, J->mr, J->m, r, 0, J->ic,
+                  J->u + (size_t)r * J->mr * J->ic, wino_u_stride(J->oc, J->ic, J->mr));
+}
+
+static void transform_weights(const float *w, int wpacked, int oc, int ic, int mr, int m,
+                              float *u, int n_threads) {
+    wt_job J = {w, u, wpacked, oc, ic, mr, m};
+    const int panels = (oc + mr - 1) / mr;
+    const int par = (double)oc * ic >= 16384.0;
+    ops_parallel_for(n_threads, par, panels, weights_task, &J);
 }
 
 void wino_transform_weights(const float *w, int oc, int ic, int mr, int m, float *u,
                             int n_threads) {
-    wt_job J = {w, u, oc, ic, mr, m};
-    const int panels = (oc + mr - 1) / mr;
-    const int par = (double)oc * ic >= 16384.0;
-    ops_parallel_for(n_threads, par, panels, weights_task, &J);
+    transform_weights(w, 0, oc, ic, mr, m, u, n_threads);
 }
 
 /* ---- input: V = B^T d B ---- */
@@ -235,6 +280,7 @@ typedef struct wino_job {
     const gemm_kernel *kr;
     const conv_shape *s;
     const float *x, *w, *u; /* u NULL: fused (each task makes its U panels from w) */
+    int wpacked;            /* w in wino_wpack's layout */
     float *vs;              /* NULL, or the one tile block's B panels for every k block,
                                transformed once before the GEMM tasks (v_shared_floats) */
     conv_epilogue e;
@@ -513,7 +559,7 @@ static void wino_task(void *arg, int task) {
                 pa = (size_t)mr * ic;
             } else {
                 for (int p = pg; p < pe; p++)
-                    weights_panel(J->w, s->oc, ic, mr, J->m, p, k0, kc,
+                    weights_panel(J->w, J->wpacked, s->oc, ic, mr, J->m, p, k0, kc,
                                   ubuf + (size_t)(p - pg) * kc * mr, uxs);
                 ua = ubuf - (size_t)pg * kc * mr;
                 pa = (size_t)mr * kc;
@@ -544,11 +590,11 @@ static void wino_task(void *arg, int task) {
 }
 
 static void run(const gemm_kernel *kr, const conv_shape *s, int n, const float *x,
-                const float *w, const float *u, float *vs, size_t vs_floats,
+                const float *w, int wpacked, const float *u, float *vs, size_t vs_floats,
                 const conv_epilogue *e, float *y, float *scratch, size_t scratch_stride,
                 int n_threads) {
     wino_job J;
-    J.kr = kr; J.s = s; J.x = x; J.w = w; J.u = u; J.y = y; J.vs = NULL;
+    J.kr = kr; J.s = s; J.x = x; J.w = w; J.wpacked = wpacked; J.u = u; J.y = y; J.vs = NULL;
     J.e = e ? *e : (conv_epilogue){0};
     J.scratch = scratch; J.scratch_stride = scratch_stride;
     J.m = wino_tile(s);
@@ -603,7 +649,7 @@ static void run(const gemm_kernel *kr, const conv_shape *s, int n, const float *
 void conv2d_winograd_run(const gemm_kernel *kr, const conv_shape *s, int n, const float *x,
                          const float *u, const conv_epilogue *e, float *y, float *scratch,
                          size_t scratch_stride, int n_threads) {
-    run(kr, s, n, x, NULL, u, NULL, 0, e, y, scratch, scratch_stride, n_threads);
+    run(kr, s, n, x, NULL, 0, u, NULL, 0, e, y, scratch, scratch_stride, n_threads);
 }
 
 size_t wino_work_floats(const gemm_kernel *kr, const conv_shape *s, int max_batch) {
@@ -622,14 +668,16 @@ int wino_fused(const gemm_kernel *kr, const conv_shape *s, int n) {
 }
 
 void conv2d_winograd_run_w(const gemm_kernel *kr, const conv_shape *s, int n, const float *x,
-                           const float *w, float *u, size_t u_floats, const conv_epilogue *e,
-                           float *y, float *scratch, size_t scratch_stride, int n_threads) {
+                           const float *w, int wpacked, float *u, size_t u_floats,
+                           const conv_epilogue *e, float *y, float *scratch,
+                           size_t scratch_stride, int n_threads) {
     if (!u || wino_fused(kr, s, n)) { /* u, if there, may hold the shared input transform */
-        run(kr, s, n, x, w, NULL, u, u ? u_floats : 0, e, y, scratch, scratch_stride, n_threads);
+        run(kr, s, n, x, w, wpacked, NULL, u, u ? u_floats : 0, e, y, scratch, scratch_stride,
+            n_threads);
         return;
     }
     double t = wino_phase_on ? phase_now() : 0;
-    wino_transform_weights(w, s->oc, s->ic, kr->mr, wino_tile(s), u, n_threads);
+    transform_weights(w, wpacked, s->oc, s->ic, kr->mr, wino_tile(s), u, n_threads);
     phase_mark(wino_phase_on, WINO_PH_U, &t);
-    run(kr, s, n, x, NULL, u, NULL, 0, e, y, scratch, scratch_stride, n_threads);
+    run(kr, s, n, x, NULL, 0, u, NULL, 0, e, y, scratch, scratch_stride, n_threads);
 }

@@ -58,8 +58,8 @@ void conv2d_winograd_run(const gemm_kernel *kr, const conv_shape *s, int n, cons
                          const float *u, const conv_epilogue *e, float *y, float *scratch,
                          size_t scratch_stride, int n_threads);
 
-/* y = conv(x, w) + epilogue from the raw weights w (f32 [oc][ic][3][3]), the transform
- * included: where the conv has one tile block (n * ceil(h/m) * ceil(w/m) <= 64 tiles, e.g.
+/* y = conv(x, w) + epilogue from the raw weights w (f32 [oc][ic][3][3], or wino_wpack's
+ * layout), the transform included: where the conv has one tile block (n * ceil(h/m) * ceil(w/m) <= 64 tiles, e.g.
  * 32x32 at batch 1: wino_fused) or u is NULL, each task transforms the U panels it is about to
  * use, inside the GEMM loop, so U never goes through memory; otherwise U is transformed into
  * u (wino_u_floats(s->oc, s->ic, kr->mr, wino_tile(s)) floats, or NULL) once and shared by the tile
@@ -82,10 +82,21 @@ enum { WINO_PH_INPUT, WINO_PH_WEIGHTS, WINO_PH_GEMM, WINO_PH_OUTPUT, WINO_PH_U, 
 extern int wino_phase_on;
 extern double wino_phase_sec[WINO_PHASES];
 
+/* w as wino_wpack lays it out where wpacked is nonzero (kernels with mr 6: every one). */
 int wino_fused(const gemm_kernel *kr, const conv_shape *s, int n);
 void conv2d_winograd_run_w(const gemm_kernel *kr, const conv_shape *s, int n, const float *x,
-                           const float *w, float *u, size_t u_floats, const conv_epilogue *e,
-                           float *y, float *scratch, size_t scratch_stride, int n_threads);
+                           const float *w, int wpacked, float *u, size_t u_floats,
+                           const conv_epilogue *e, float *y, float *scratch,
+                           size_t scratch_stride, int n_threads);
+
+/* The weights (sculpt_dtype dtype, [oc][ic][3][3]) in the order the weight transform reads
+ * them, so it need not transpose them at every evaluation: for each panel r of 6 output
+ * channels (rows past oc zero) and each chunk q of 8 input channels (channels past ic
+ * zero), [9][48] floats with element (j, 6 c + i) = w[6r + i][8q + c][j] — U's lane order.
+ * wino_wpack_floats(oc, ic) floats (oc rounded up to 6, ic to 8); dst 64-byte aligned. The
+ * transform's arithmetic is the same, so the bits are too (test_winograd.c). */
+size_t wino_wpack_floats(int oc, int ic);
+void wino_wpack(const void *w, int dtype, int oc, int ic, float *dst);
 /* Floats of u that let conv2d_winograd_run_w run shape s at any batch up to max_batch with
  * nothing repeated: U where the conv is several tile blocks, and where one block is split
  * over threads, room for its input transform, done once (with less room, or u NULL, each

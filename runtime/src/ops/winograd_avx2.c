@@ -24,6 +24,7 @@
 #define WT_MUL simde_mm256_mul_ps
 #define WT_SET1 simde_mm256_set1_ps
 #define WT_NAME sculpt_wino_weights_6__avx2
+#define WT_PRE_NAME sculpt_wino_weights_6p__avx2
 #include "winograd_wt.h"
 
 /* ---- input: V = B^T d B, 8 tiles of one tile row per step ---- */

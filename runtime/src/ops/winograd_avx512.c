@@ -17,6 +17,9 @@
 #ifndef WINO_AVX512_NAME
 #define WINO_AVX512_NAME sculpt_wino_weights_6__avx512
 #endif
+#ifndef WINO_AVX512_PRE_NAME
+#define WINO_AVX512_PRE_NAME sculpt_wino_weights_6p__avx512
+#endif
 
 #define WT_V simde__m512
 #define WT_W 16
@@ -27,4 +30,5 @@
 #define WT_MUL simde_mm512_mul_ps
 #define WT_SET1 simde_mm512_set1_ps
 #define WT_NAME WINO_AVX512_NAME
+#define WT_PRE_NAME WINO_AVX512_PRE_NAME
 #include "winograd_wt.h"

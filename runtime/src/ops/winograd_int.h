@@ -41,7 +41,15 @@ void wino4_input_run(const float *xc, int h, int w, int ty, int tx0, int len, fl
                      size_t xs);
 void wino4_output_run(const float *m, size_t xs, int len, float *const d[4]);
 
+/* The weight transform of panel r from wino_wpack's layout (wp: the panel's first chunk),
+ * for input channels k0 .. k0+kc-1 (k0 a multiple of 8), into d as wino4_weights_panel
+ * (mr 6): winograd_wt_sse.c (SSE on x86, NEON on AArch64, through SIMDe), and the AVX2 and
+ * AVX-512 copies below. */
+void sculpt_wino_weights_6p__sse(const float *wp, int k0, int kc, int m, float *d, size_t xs);
+
 #if defined(__x86_64__) || defined(__i386__)
+void sculpt_wino_weights_6p__avx2(const float *wp, int k0, int kc, int m, float *d, size_t xs);
+void sculpt_wino_weights_6p__avx512(const float *wp, int k0, int kc, int m, float *d, size_t xs);
 /* winograd_avx2.c: the weight transform for mr 6 panels (m 2 or 4), F(2x2)'s input (len <=
  * 32) and output (len8 a multiple of 8) transforms */
 void sculpt_wino_weights_6__avx2(const float *w, int oc, int ic, int r, int k0, int kc,

@@ -2,7 +2,8 @@
  * F(4x4,3x3)), written once for a vector width and included by each ISA's file with its
  * vector type and operations defined (winograd_avx2.c: 8 lanes; winograd_avx512.c: 16):
  *   WT_V, WT_W (lanes), WT_LOAD (aligned), WT_STORE (unaligned), WT_ADD, WT_SUB, WT_MUL,
- *   WT_SET1, and WT_NAME, the function it defines (winograd_int.h's signature).
+ *   WT_SET1, and the functions it defines (winograd_int.h's signatures): WT_NAME, from w
+ *   [oc][ic][3][3], and WT_PRE_NAME, from wino_wpack's layout (either may be left out).
  * Chunks of 8 input channels x 6 output channels are transposed from w [oc][ic][3][3] into
  * t [k][c * 6 + i] (U's packed-A lane order) with plain loads, pair unpacks and 64-bit
  * stores (SSE, in every such ISA) — no gathers, which are slow on Zen 3 and Intel alike —
@@ -109,6 +110,24 @@ static inline void lanes_4(const float *g, size_t ts, float *d, size_t xs) {
 #define CB 8 /* input channels per chunk: 48 lanes, 48 / WT_W vectors per kernel point */
 #define TL (CB * 6) /* lanes of one chunk */
 
+/* U of the chunk at t (nl lanes, a multiple of WT_W up to TL) into o + xi * xs, tile m */
+static inline void chunk_u(const float t[9][TL], int nl, int m, float *o, size_t xs) {
+    if (m == 4)
+        for (int v = 0; v < nl; v += WT_W) lanes_4(&t[0][v], TL, o + v, xs);
+    else
+        for (int v = 0; v < nl; v += WT_W) lanes_2(&t[0][v], TL, o + v, xs);
+}
+
+/* the last chunk of a k range, cb < CB channels: its U through a buffer, then only the cb
+ * channels' lanes into d (lanes past them would land on the next panel's) */
+static inline void chunk_u_part(const float t[9][TL], int cb, int m, float *d, size_t xs) {
+    SIMDE_ALIGN_TO_64 float u[36][TL];
+    chunk_u(t, (cb * 6 + WT_W - 1) / WT_W * WT_W, m, &u[0][0], TL);
+    for (int xi = 0; xi < (m + 2) * (m + 2); xi++)
+        memcpy(d + xi * xs, u[xi], (size_t)cb * 6 * sizeof(float));
+}
+
+#ifdef WT_NAME
 /* t[k][c * 6 + i] = w[oc 6r + i][ic c0 + c][k] for the chunk's cb channels; rows past oc
  * (src NULL) zero. Rows i, i + 1 go together: unpacking their 4-float runs of k gives
  * (row i, row i + 1) pairs, adjacent in t, so each 64-bit store moves two elements. */
@@ -145,14 +164,6 @@ static inline void transpose_chunk(const float *const src[6], int kc, int c0, in
     }
 }
 
-/* U of the chunk at t (nl lanes, a multiple of WT_W up to TL) into o + xi * xs, tile m */
-static inline void chunk_u(const float t[9][TL], int nl, int m, float *o, size_t xs) {
-    if (m == 4)
-        for (int v = 0; v < nl; v += WT_W) lanes_4(&t[0][v], TL, o + v, xs);
-    else
-        for (int v = 0; v < nl; v += WT_W) lanes_2(&t[0][v], TL, o + v, xs);
-}
-
 /* U of panel r (output channels 6r .. 6r+5, rows past oc zero) for input
  * channels k0 .. k0+kc-1: lane (c - k0) * 6 + i of matrix xi at d + xi * xs. Chunks of CB
  * channels are transposed into t (double-buffered: each chunk's U is made after the next
@@ -170,12 +181,29 @@ void WT_NAME(const float *w, int oc, int ic, int r, int k0, int kc, int m,
     }
     if (full) chunk_u(t[(full / CB - 1) & 1], TL, m, d + (size_t)(full - CB) * 6, xs);
     if (full < kc) { /* last chunk: lanes past the channels through a buffer */
-        const int cb = kc - full, nl = (cb * 6 + WT_W - 1) / WT_W * WT_W;
-        SIMDE_ALIGN_TO_64 float u[36][TL];
         memset(t[0], 0, sizeof t[0]);
-        transpose_chunk(src, kc, full, cb, t[0]);
-        chunk_u(t[0], nl, m, &u[0][0], TL);
-        for (int xi = 0; xi < (m + 2) * (m + 2); xi++)
-            memcpy(d + (size_t)full * 6 + xi * xs, u[xi], (size_t)cb * 6 * sizeof(float));
+        transpose_chunk(src, kc, full, kc - full, t[0]);
+        chunk_u_part(t[0], kc - full, m, d + (size_t)full * 6, xs);
     }
 }
+#endif
+
+#ifdef WT_PRE_NAME
+/* The same U from weights already in t's layout (wino_wpack: panel r's chunks of CB
+ * channels, each [9][TL], channels past ic zero), so no transpose: the chunks are read in
+ * place, one sequential stream, PF chunks fetched ahead. wp: panel r's first chunk. */
+void WT_PRE_NAME(const float *wp, int k0, int kc, int m, float *d, size_t xs) {
+    const int full = kc / CB * CB;
+    const float *t0 = wp + (size_t)(k0 / CB) * 9 * TL;
+    for (int c0 = 0; c0 < full; c0 += CB) {
+        const float(*t)[TL] = (const float(*)[TL])(t0 + (size_t)(c0 / CB) * 9 * TL);
+        if (c0 + (PF + 1) * CB <= kc)
+            for (int l = 0; l < 9 * TL * 4; l += 64)
+                __builtin_prefetch((const char *)(t + PF * 9) + l, 0, 3);
+        chunk_u(t, TL, m, d + (size_t)c0 * 6, xs);
+    }
+    if (full < kc)
+        chunk_u_part((const float(*)[TL])(t0 + (size_t)(full / CB) * 9 * TL), kc - full, m,
+                     d + (size_t)full * 6, xs);
+}
+#endif
