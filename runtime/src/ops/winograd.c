@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "pack.h"
+#include "sculpt.h"
 #include "winograd.h"
 #include "winograd_int.h"
 
@@ -132,25 +133,25 @@ int wino_narrow_io;        /* tests, benchmarks: 1 keeps F(4x4)'s at 8 tiles (AV
 
 /* ---- wino_wpack: the weights in the transform's own lane order ---- */
 
-#define WP_CB 8                /* input channels per chunk */
-#define WP_CHUNK (9 * WP_CB * 6) /* floats per chunk: [9][48] */
+#define WP_CHUNK (9 * WINO_WPACK_CB * 6) /* floats per chunk: [9][48] */
 
-static size_t wpack_panel_floats(int ic) { return (size_t)((ic + WP_CB - 1) / WP_CB) * WP_CHUNK; }
+static size_t wpack_panel_floats(int ic) {
+    return (size_t)((ic + WINO_WPACK_CB - 1) / WINO_WPACK_CB) * WP_CHUNK;
+}
 
 size_t wino_wpack_floats(int oc, int ic) { return (size_t)((oc + 5) / 6) * wpack_panel_floats(ic); }
 
 void wino_wpack(const void *w, int dtype, int oc, int ic, float *dst) {
-    const int panels = (oc + 5) / 6, chunks = (ic + WP_CB - 1) / WP_CB;
-    for (int r = 0; r < panels; r++)
-        for (int q = 0; q < chunks; q++) {
-            float *t = dst + (size_t)r * wpack_panel_floats(ic) + (size_t)q * WP_CHUNK;
-            for (int j = 0; j < 9; j++)
-                for (int c = 0; c < WP_CB; c++)
-                    for (int i = 0; i < 6; i++) {
-                        const int o = 6 * r + i, ch = WP_CB * q + c;
-                        t[j * WP_CB * 6 + c * 6 + i] =
-                            o < oc && ch < ic ? pack_load(w, dtype, ((size_t)o * ic + ch) * 9 + j) : 0.0f;
-                    }
+    memset(dst, 0, wino_wpack_floats(oc, ic) * sizeof(float)); /* rows past oc, channels past ic */
+    for (int o = 0; o < oc; o++)
+        for (int ch = 0; ch < ic; ch++) { /* the 9 values of w[o][ch] to lane 6 c + i of rows j */
+            float g[9];
+            const size_t at = ((size_t)o * ic + ch) * 9;
+            if (dtype == SCULPT_DT_F32) memcpy(g, (const float *)w + at, sizeof g);
+            else for (int j = 0; j < 9; j++) g[j] = pack_load(w, dtype, at + j);
+            float *t = dst + (size_t)(o / 6) * wpack_panel_floats(ic) +
+                       (size_t)(ch / WINO_WPACK_CB) * WP_CHUNK + (ch % WINO_WPACK_CB) * 6 + o % 6;
+            for (int j = 0; j < 9; j++) t[j * WINO_WPACK_CB * 6] = g[j];
         }
 }
 

@@ -41,6 +41,9 @@ void wino4_input_run(const float *xc, int h, int w, int ty, int tx0, int len, fl
                      size_t xs);
 void wino4_output_run(const float *m, size_t xs, int len, float *const d[4]);
 
+/* wino_wpack's chunks: this many input channels x 6 output channels (winograd_wt.h's CB) */
+#define WINO_WPACK_CB 8
+
 /* The weight transform of panel r from wino_wpack's layout (wp: the panel's first chunk),
  * for input channels k0 .. k0+kc-1 (k0 a multiple of 8), into d as wino4_weights_panel
  * (mr 6): winograd_wt_sse.c (SSE on x86, NEON on AArch64, through SIMDe), and the AVX2 and

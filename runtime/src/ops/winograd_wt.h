@@ -107,7 +107,7 @@ static inline void lanes_4(const float *g, size_t ts, float *d, size_t xs) {
 #ifndef PF
 #define PF 4
 #endif
-#define CB 8 /* input channels per chunk: 48 lanes, 48 / WT_W vectors per kernel point */
+#define CB WINO_WPACK_CB /* input channels per chunk (8): 48 lanes, 48 / WT_W vectors per kernel point */
 #define TL (CB * 6) /* lanes of one chunk */
 
 /* U of the chunk at t (nl lanes, a multiple of WT_W up to TL) into o + xi * xs, tile m */
