@@ -64,6 +64,35 @@ static void test_ukr(const gemm_kernel *kr) {
                 free(h);
             }
         }
+        if (kr->ukr_half2) { /* two A panels: each panel's rows as ukr_half's, bit for bit,
+                              * with and without the epilogue (its rows running on), nothing
+                              * past nr/2 columns or 2mr rows written */
+            const int64_t a2 = (int64_t)kc * mr + 5; /* an odd gap between the panels */
+            float *a12 = rand_buf((size_t)a2 + (size_t)kc * mr);
+            const int rows2 = 2 * mr + 1;
+            float *g = rand_buf((size_t)rows2 * ldc), *h = malloc(sizeof(float) * rows2 * ldc);
+            float *r2 = rand_buf(4 * (size_t)mr), *res2 = rand_buf((size_t)rows2 * ldc);
+            for (int terms = 0; terms < 8; terms++)
+                for (int acc = 0; acc < 2; acc++) {
+                    gemm_epi ep = {{terms & 1 ? r2 : NULL, terms & 2 ? r2 + 2 * mr : NULL},
+                                   terms & 4 ? res2 : NULL, ldc};
+                    gemm_epi ep1 = ep;
+                    ep1.row[0] = ep.row[0] ? ep.row[0] + mr : NULL;
+                    ep1.row[1] = ep.row[1] ? ep.row[1] + mr : NULL;
+                    ep1.res = ep.res ? ep.res + (size_t)mr * ldc : NULL;
+                    memcpy(h, g, sizeof(float) * rows2 * ldc);
+                    kr->ukr_half(kc, a12, b, h, ldc, acc, terms ? &ep : NULL);
+                    kr->ukr_half(kc, a12 + a2, b, h + (size_t)mr * ldc, ldc, acc, terms ? &ep1 : NULL);
+                    float *c2 = malloc(sizeof(float) * rows2 * ldc);
+                    memcpy(c2, g, sizeof(float) * rows2 * ldc);
+                    kr->ukr_half2(kc, a12, a2, b, c2, ldc, acc, terms ? &ep : NULL);
+                    CHECKF(memcmp(c2, h, sizeof(float) * rows2 * ldc) == 0,
+                           "%s two-panel half kernel kc=%d acc=%d terms %d: differs from two "
+                           "half-kernel calls", kr->name, kc, acc, terms);
+                    free(c2);
+                }
+            free(a12); free(g); free(h); free(r2); free(res2);
+        }
         /* the epilogue in registers: the same bits as the terms added after the store, one
          * pass per term, for each subset of the terms */
         float *rows = rand_buf(2 * (size_t)mr);

@@ -152,6 +152,25 @@ static void conv_tile(const conv_job *J, int b, int i0, int mh, int j0, int nw, 
     }
 }
 
+/* Two mr-row panels (i0, i0 + mr) of one narrow tile (nw = nr/2 live columns, the half
+ * kernel's width) in one call of the kernel's two-panel form: each panel's bits as
+ * conv_tile's, the epilogue's rows run on through 2mr. */
+static void conv_tile2(const conv_job *J, int b, int i0, int j0, int kc, const float *ap,
+                       int64_t a2, const float *bq, int acc, int last) {
+    const conv_epilogue e0 = J->e0;
+    const int M = J->M, N = J->N;
+    float *c = J->y + (int64_t)b * M * N + (int64_t)i0 * N + j0;
+    gemm_epi ep;
+    const int epi = last && (e0.bias || e0.chan_add || e0.residual);
+    if (epi) {
+        ep.row[0] = e0.bias ? e0.bias + i0 : NULL;
+        ep.row[1] = e0.chan_add ? e0.chan_add + (int64_t)b * e0.chan_add_stride + i0 : NULL;
+        ep.res = e0.residual ? e0.residual + ((int64_t)b * M + i0) * N + j0 : NULL;
+        ep.ldr = N;
+    }
+    J->kr->ukr_half2(kc, ap, a2, bq, c, N, acc, epi ? &ep : NULL);
+}
+
 static void conv_task(void *arg, int task) {
     const conv_job *J = arg;
     const gemm_kernel *kr = J->kr;
@@ -178,8 +197,21 @@ static void conv_task(void *arg, int task) {
             const int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
             pack_b(s, xb, k0, kc, n0, nc, nr, bp + (size_t)k0 * ncr);
         }
+        /* one half-wide column panel (4x4 maps): two weight panels per call where the
+         * kernel has that form */
+        const int pair = kr->ukr_half2 && 2 * nc == nr;
         for (int i0 = m0; i0 < m0 + mc; i0 += mr) {
             const int mh = m0 + mc - i0 < mr ? m0 + mc - i0 : mr;
+            if (pair && m0 + mc - i0 >= 2 * mr) {
+                for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
+                    const int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
+                    const float *ap = J->packed_a + (size_t)(i0 / mr) * mr * K + (size_t)k0 * mr;
+                    conv_tile2(J, b, i0, n0, kc, ap, (int64_t)mr * K, bp + (size_t)k0 * ncr,
+                               k0 > 0, k0 + kc >= K);
+                }
+                i0 += mr;
+                continue;
+            }
             for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
                 const int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
                 const float *ap = J->packed_a + (size_t)(i0 / mr) * mr * K + (size_t)k0 * mr;

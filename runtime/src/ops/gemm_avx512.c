@@ -1,7 +1,9 @@
 /* gemm_avx512.c — 6x32 f32 GEMM micro-kernel for AVX-512F, written with SIMDe (kernels.h
  * contract): 12 zmm accumulators, two B vectors and one broadcast A value per k step; and
  * its 6x16 half for panels with at most 16 live columns (4x4 maps, 16 Winograd tiles),
- * which runs the same FMAs per output and so gives the same bits at half the work.
+ * which runs the same FMAs per output and so gives the same bits at half the work; and
+ * that half for two A panels at once (12 accumulators instead of 6: two FMA ports of
+ * 4-cycle latency need 8 or more in flight), the same bits again.
  * Also compiled without -mavx512f for the tests (SIMDe emulation, GEMM_AVX512_NAME). */
 /* Only the pieces used: SIMDe 0.7.4's umbrella avx512.h does not compile with -mavx512f
  * alone (conflicting mask-compare prototypes). */
@@ -19,6 +21,9 @@
 #endif
 #ifndef GEMM_AVX512_HALF_NAME
 #define GEMM_AVX512_HALF_NAME sculpt_f32_gemm_6x32h__avx512
+#endif
+#ifndef GEMM_AVX512_HALF2_NAME
+#define GEMM_AVX512_HALF2_NAME sculpt_f32_gemm_6x32h2__avx512
 #endif
 
 #define ROW(i)                                                             \
@@ -88,4 +93,40 @@ void GEMM_AVX512_HALF_NAME(int kc, const float *a, const float *b, float *c, int
         ROW_H(0); ROW_H(1); ROW_H(2); ROW_H(3); ROW_H(4); ROW_H(5);
     }
     STORE_H(0); STORE_H(1); STORE_H(2); STORE_H(3); STORE_H(4); STORE_H(5);
+}
+
+/* Two A panels (a, a + a2) on one B panel: rows 0..5 and 6..11, 12 accumulators; row i's
+ * FMAs are ROW_H's, so each panel's rows get exactly GEMM_AVX512_HALF_NAME's bits. */
+#define ROW_H2(i, j)                                                                    \
+    do {                                                                                \
+        c##i##0 = simde_mm512_fmadd_ps(simde_mm512_set1_ps(ap[j]), b0, c##i##0);        \
+        c##i##1 = simde_mm512_fmadd_ps(simde_mm512_set1_ps(aq[j]), b0, c##i##1);        \
+    } while (0)
+
+#define STORE_H2(i)                                                                           \
+    do {                                                                                      \
+        float *ci = c + (i) * ldc, *cj = c + ((i) + 6) * ldc;                                 \
+        if (accumulate) {                                                                     \
+            c##i##0 = simde_mm512_add_ps(simde_mm512_loadu_ps(ci), c##i##0);                  \
+            c##i##1 = simde_mm512_add_ps(simde_mm512_loadu_ps(cj), c##i##1);                  \
+        }                                                                                     \
+        if (ep) {                                                                             \
+            EPI(i, c##i##0, 0);                                                               \
+            EPI((i) + 6, c##i##1, 0);                                                         \
+        }                                                                                     \
+        simde_mm512_storeu_ps(ci, c##i##0);                                                   \
+        simde_mm512_storeu_ps(cj, c##i##1);                                                   \
+    } while (0)
+
+void GEMM_AVX512_HALF2_NAME(int kc, const float *a, int64_t a2, const float *b, float *c,
+                            int64_t ldc, int accumulate, const gemm_epi *ep) {
+    simde__m512 c00 = simde_mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00,
+                c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    const float *a1 = a + a2;
+    for (int p = 0; p < kc; p++, b += 32) {
+        const float *ap = a + (int64_t)p * 6, *aq = a1 + (int64_t)p * 6;
+        const simde__m512 b0 = simde_mm512_loadu_ps(b);
+        ROW_H2(0, 0); ROW_H2(1, 1); ROW_H2(2, 2); ROW_H2(3, 3); ROW_H2(4, 4); ROW_H2(5, 5);
+    }
+    STORE_H2(0); STORE_H2(1); STORE_H2(2); STORE_H2(3); STORE_H2(4); STORE_H2(5);
 }

@@ -30,6 +30,12 @@ typedef struct gemm_epi {
 
 typedef void (*gemm_ukr_fn)(int kc, const float *a, const float *b, float *c, int64_t ldc,
                             int accumulate, const gemm_epi *ep);
+/* Two half-width tiles on one B panel: C rows 0..mr-1 from the A panel a and rows mr..2mr-1
+ * (at c + mr * ldc) from the A panel a + a2, nr/2 columns; the epilogue's rows run on
+ * through all 2mr (row[t][i], res + i * ldr for i < 2mr). Bit-identical to ukr_half on
+ * each panel. */
+typedef void (*gemm_ukr2_fn)(int kc, const float *a, int64_t a2, const float *b, float *c,
+                             int64_t ldc, int accumulate, const gemm_epi *ep);
 
 typedef struct gemm_kernel {
     const char *name; /* "scalar", "avx2", "avx512", "neon" */
@@ -39,6 +45,10 @@ typedef struct gemm_kernel {
      * [kc][nr] B panel, bit-identical to ukr's first nr/2 columns. Callers use it for panels
      * with at most nr/2 live columns (gemm_ukr_cols). */
     gemm_ukr_fn ukr_half;
+    /* NULL, or ukr_half for two A panels at once (gemm_ukr2_fn): where ukr_half leaves the
+     * FMA units waiting on too few accumulators (AVX-512: 6 of the 8+ that two FMA ports
+     * of 4-cycle latency need), two panels' worth keep them busy. */
+    gemm_ukr2_fn ukr_half2;
 } gemm_kernel;
 
 /* The kernel for a panel whose live columns are cols (<= nr): the half-width one when it
@@ -61,6 +71,8 @@ void sculpt_f32_gemm_6x32__avx512(int kc, const float *a, const float *b, float 
                                   int64_t ldc, int accumulate, const gemm_epi *ep);
 void sculpt_f32_gemm_6x32h__avx512(int kc, const float *a, const float *b, float *c,
                                    int64_t ldc, int accumulate, const gemm_epi *ep);
+void sculpt_f32_gemm_6x32h2__avx512(int kc, const float *a, int64_t a2, const float *b,
+                                    float *c, int64_t ldc, int accumulate, const gemm_epi *ep);
 void sculpt_f32_gemm_6x16__neon(int kc, const float *a, const float *b, float *c,
                                 int64_t ldc, int accumulate, const gemm_epi *ep);
 

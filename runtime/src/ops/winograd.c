@@ -543,6 +543,9 @@ static void wino_task(void *arg, int task) {
     float *ubuf = mbuf + np * mxs;
     const int timed = wino_phase_on && ops_thread_id() == 0;
     double t = timed ? phase_now() : 0;
+    /* at most nr/2 tiles (16 at batch 1 on 16x16 and 8x8 maps): two panels per call where
+     * the kernel has that form */
+    const int pair = kr->ukr_half2 && 2 * cnt <= nr;
     for (int k0 = 0; k0 < ic; k0 += WINO_KC) {
         const int kc = ic - k0 < WINO_KC ? ic - k0 : WINO_KC;
         if (J->vs) { /* transformed once for every task */
@@ -571,6 +574,11 @@ static void wino_task(void *arg, int task) {
                 float *mx = mbuf + xi * mxs;
                 for (int p = pg; p < pe; p++) {
                     const float *ap = ua + xi * uxs + p * pa;
+                    if (pair && p + 1 < pe) { /* panels p and p + 1 on the one half panel */
+                        kr->ukr_half2(kc, ap, (int64_t)pa, vx, mx + (size_t)p * mr * nt, nt, k0 > 0, NULL);
+                        p++;
+                        continue;
+                    }
                     for (int q = 0; q < nq; q++) {
                         /* a last panel of at most nr/2 tiles (16 tiles at batch 1 on the
                          * 8x8 maps): the half-width kernel where there is one */
