@@ -11,6 +11,8 @@ void test_gemm_avx512_emu(int kc, const float *a, const float *b, float *c, int6
                           const gemm_epi *ep);
 void test_gemm_avx512h_emu(int kc, const float *a, const float *b, float *c, int64_t ldc, int acc,
                            const gemm_epi *ep);
+void test_gemm_avx512d_emu(int kc, const float *a, int64_t a2, const float *b, float *c,
+                           int64_t ldc, int acc, const gemm_epi *ep);
 void test_gemm_avx512h2_emu(int kc, const float *a, int64_t a2, const float *b, float *c,
                             int64_t ldc, int acc, const gemm_epi *ep);
 void test_gemm_neon_emu(int kc, const float *a, const float *b, float *c, int64_t ldc, int acc,
@@ -29,9 +31,9 @@ void test_wino4_input_avx512_emu(const wino_run *runs, int nrun, int nc, size_t 
 void test_wino4_output_avx512_emu(const float *m, size_t xs, float *const d[4][4]);
 static const gemm_kernel emu[] = {
     {"avx512(simde-emulated)", 6, 32, test_gemm_avx512_emu, test_gemm_avx512h_emu,
-     test_gemm_avx512h2_emu},
-    {"neon(simde-emulated)", 6, 16, test_gemm_neon_emu, NULL, NULL},
-    {"avx2(simde-emulated)", 6, 16, test_gemm_avx2_emu, NULL, NULL},
+     test_gemm_avx512h2_emu, test_gemm_avx512d_emu},
+    {"neon(simde-emulated)", 6, 16, test_gemm_neon_emu, NULL, NULL, NULL},
+    {"avx2(simde-emulated)", 6, 16, test_gemm_avx2_emu, NULL, NULL, NULL},
 };
 #endif
 

@@ -64,9 +64,12 @@ static void test_ukr(const gemm_kernel *kr) {
                 free(h);
             }
         }
-        if (kr->ukr_half2) { /* two A panels: each panel's rows as ukr_half's, bit for bit,
-                              * with and without the epilogue (its rows running on), nothing
-                              * past nr/2 columns or 2mr rows written */
+        for (int two = 0; two < 2; two++) { /* two A panels (ukr_half2, ukr2): each panel's
+            * rows as the one-panel kernel's, bit for bit, with and without the epilogue (its
+            * rows running on), nothing past 2mr rows or the kernel's columns written */
+            const gemm_ukr2_fn f2 = two ? kr->ukr2 : kr->ukr_half2;
+            const gemm_ukr_fn f1 = two ? kr->ukr : kr->ukr_half;
+            if (!f2) continue;
             const int64_t a2 = (int64_t)kc * mr + 5; /* an odd gap between the panels */
             float *a12 = rand_buf((size_t)a2 + (size_t)kc * mr);
             const int rows2 = 2 * mr + 1;
@@ -81,14 +84,14 @@ static void test_ukr(const gemm_kernel *kr) {
                     ep1.row[1] = ep.row[1] ? ep.row[1] + mr : NULL;
                     ep1.res = ep.res ? ep.res + (size_t)mr * ldc : NULL;
                     memcpy(h, g, sizeof(float) * rows2 * ldc);
-                    kr->ukr_half(kc, a12, b, h, ldc, acc, terms ? &ep : NULL);
-                    kr->ukr_half(kc, a12 + a2, b, h + (size_t)mr * ldc, ldc, acc, terms ? &ep1 : NULL);
+                    f1(kc, a12, b, h, ldc, acc, terms ? &ep : NULL);
+                    f1(kc, a12 + a2, b, h + (size_t)mr * ldc, ldc, acc, terms ? &ep1 : NULL);
                     float *c2 = malloc(sizeof(float) * rows2 * ldc);
                     memcpy(c2, g, sizeof(float) * rows2 * ldc);
-                    kr->ukr_half2(kc, a12, a2, b, c2, ldc, acc, terms ? &ep : NULL);
+                    f2(kc, a12, a2, b, c2, ldc, acc, terms ? &ep : NULL);
                     CHECKF(memcmp(c2, h, sizeof(float) * rows2 * ldc) == 0,
-                           "%s two-panel half kernel kc=%d acc=%d terms %d: differs from two "
-                           "half-kernel calls", kr->name, kc, acc, terms);
+                           "%s two-panel %s kernel kc=%d acc=%d terms %d: differs from two "
+                           "one-panel calls", kr->name, two ? "full" : "half", kc, acc, terms);
                     free(c2);
                 }
             free(a12); free(g); free(h); free(r2); free(res2);

@@ -152,11 +152,20 @@ static void conv_tile(const conv_job *J, int b, int i0, int mh, int j0, int nw, 
     }
 }
 
-/* Two mr-row panels (i0, i0 + mr) of one narrow tile (nw = nr/2 live columns, the half
- * kernel's width) in one call of the kernel's two-panel form: each panel's bits as
- * conv_tile's, the epilogue's rows run on through 2mr. */
-static void conv_tile2(const conv_job *J, int b, int i0, int j0, int kc, const float *ap,
-                       int64_t a2, const float *bq, int acc, int last) {
+/* Output-channel panels i0 and i0 + mr (the next A panel a2 floats on) of one column tile,
+ * both full: in one call of the kernel's two-panel form where it has one for the tile's
+ * width (ukr2: nr columns; ukr_half2: the half kernel's), the epilogue's rows running on
+ * through 2mr; else conv_tile on each. The same bits either way. */
+static void conv_tiles2(const conv_job *J, int b, int i0, int j0, int nw, int kc,
+                        const float *ap, int64_t a2, const float *bq, int acc, int last,
+                        float *tmp) {
+    const gemm_kernel *kr = J->kr;
+    const gemm_ukr2_fn f = nw == kr->nr ? kr->ukr2 : 2 * nw == kr->nr ? kr->ukr_half2 : NULL;
+    if (!f) {
+        conv_tile(J, b, i0, kr->mr, j0, nw, kc, ap, bq, acc, last, tmp);
+        conv_tile(J, b, i0 + kr->mr, kr->mr, j0, nw, kc, ap + a2, bq, acc, last, tmp);
+        return;
+    }
     const conv_epilogue e0 = J->e0;
     const int M = J->M, N = J->N;
     float *c = J->y + (int64_t)b * M * N + (int64_t)i0 * N + j0;
@@ -168,7 +177,7 @@ static void conv_tile2(const conv_job *J, int b, int i0, int j0, int kc, const f
         ep.res = e0.residual ? e0.residual + ((int64_t)b * M + i0) * N + j0 : NULL;
         ep.ldr = N;
     }
-    J->kr->ukr_half2(kc, ap, a2, bq, c, N, acc, epi ? &ep : NULL);
+    f(kc, ap, a2, bq, c, N, acc, epi ? &ep : NULL);
 }
 
 static void conv_task(void *arg, int task) {
@@ -197,30 +206,24 @@ static void conv_task(void *arg, int task) {
             const int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
             pack_b(s, xb, k0, kc, n0, nc, nr, bp + (size_t)k0 * ncr);
         }
-        /* one half-wide column panel (4x4 maps): two weight panels per call where the
-         * kernel has that form */
-        const int pair = kr->ukr_half2 && 2 * nc == nr;
         for (int i0 = m0; i0 < m0 + mc; i0 += mr) {
             const int mh = m0 + mc - i0 < mr ? m0 + mc - i0 : mr;
-            if (pair && m0 + mc - i0 >= 2 * mr) {
-                for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
-                    const int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
-                    const float *ap = J->packed_a + (size_t)(i0 / mr) * mr * K + (size_t)k0 * mr;
-                    conv_tile2(J, b, i0, n0, kc, ap, (int64_t)mr * K, bp + (size_t)k0 * ncr,
-                               k0 > 0, k0 + kc >= K);
-                }
-                i0 += mr;
-                continue;
-            }
+            /* two full output-channel panels at a time where the kernel has that form */
+            const int two = (kr->ukr2 || kr->ukr_half2) && m0 + mc - i0 >= 2 * mr;
             for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
                 const int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
                 const float *ap = J->packed_a + (size_t)(i0 / mr) * mr * K + (size_t)k0 * mr;
                 for (int j0 = n0; j0 < n0 + nc; j0 += nr) {
                     const int nw = n0 + nc - j0 < nr ? n0 + nc - j0 : nr;
                     const float *bq = bp + (size_t)k0 * ncr + (size_t)((j0 - n0) / nr) * kc * nr;
-                    conv_tile(J, b, i0, mh, j0, nw, kc, ap, bq, k0 > 0, k0 + kc >= K, tmp);
+                    if (two)
+                        conv_tiles2(J, b, i0, j0, nw, kc, ap, (int64_t)mr * K, bq, k0 > 0,
+                                    k0 + kc >= K, tmp);
+                    else
+                        conv_tile(J, b, i0, mh, j0, nw, kc, ap, bq, k0 > 0, k0 + kc >= K, tmp);
                 }
             }
+            if (two) i0 += mr;
         }
         return;
     }
@@ -229,12 +232,18 @@ static void conv_task(void *arg, int task) {
         pack_b(s, xb, k0, kc, n0, nc, nr, bp);
         for (int i0 = m0; i0 < m0 + mc; i0 += mr) {
             const int mh = m0 + mc - i0 < mr ? m0 + mc - i0 : mr;
+            const int two = (kr->ukr2 || kr->ukr_half2) && m0 + mc - i0 >= 2 * mr;
             const float *ap = J->packed_a + (size_t)(i0 / mr) * mr * K + (size_t)k0 * mr;
             for (int j0 = n0; j0 < n0 + nc; j0 += nr) {
                 const int nw = n0 + nc - j0 < nr ? n0 + nc - j0 : nr;
                 const float *bq = bp + (size_t)((j0 - n0) / nr) * kc * nr;
-                conv_tile(J, b, i0, mh, j0, nw, kc, ap, bq, k0 > 0, k0 + kc >= K, tmp);
+                if (two)
+                    conv_tiles2(J, b, i0, j0, nw, kc, ap, (int64_t)mr * K, bq, k0 > 0,
+                                k0 + kc >= K, tmp);
+                else
+                    conv_tile(J, b, i0, mh, j0, nw, kc, ap, bq, k0 > 0, k0 + kc >= K, tmp);
             }
+            if (two) i0 += mr;
         }
     }
 }

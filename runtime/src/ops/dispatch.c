@@ -29,15 +29,15 @@ static int has_avx512(void) {
 static const entry table[] = {
 #if defined(SCULPT_HAVE_AVX512)
     {{"avx512", 6, 32, sculpt_f32_gemm_6x32__avx512, sculpt_f32_gemm_6x32h__avx512,
-      sculpt_f32_gemm_6x32h2__avx512}, has_avx512},
+      sculpt_f32_gemm_6x32h2__avx512, sculpt_f32_gemm_6x32d__avx512}, has_avx512},
 #endif
 #if defined(SCULPT_HAVE_AVX2)
-    {{"avx2", 6, 16, sculpt_f32_gemm_6x16__avx2, NULL, NULL}, has_avx2},
+    {{"avx2", 6, 16, sculpt_f32_gemm_6x16__avx2, NULL, NULL, NULL}, has_avx2},
 #endif
 #if defined(SCULPT_HAVE_NEON)
-    {{"neon", 6, 16, sculpt_f32_gemm_6x16__neon, NULL, NULL}, always},
+    {{"neon", 6, 16, sculpt_f32_gemm_6x16__neon, NULL, NULL, NULL}, always},
 #endif
-    {{"scalar", 6, 16, sculpt_f32_gemm_6x16__scalar, NULL, NULL}, always},
+    {{"scalar", 6, 16, sculpt_f32_gemm_6x16__scalar, NULL, NULL, NULL}, always},
 };
 
 static const char *const known[] = {"scalar", "avx2", "avx512", "neon"};

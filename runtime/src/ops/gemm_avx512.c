@@ -3,7 +3,8 @@
  * its 6x16 half for panels with at most 16 live columns (4x4 maps, 16 Winograd tiles),
  * which runs the same FMAs per output and so gives the same bits at half the work; and
  * that half for two A panels at once (12 accumulators instead of 6: two FMA ports of
- * 4-cycle latency need 8 or more in flight), the same bits again.
+ * 4-cycle latency need 8 or more in flight), the same bits again; and the full kernel for
+ * two A panels (12x32, 24 accumulators: each B row loaded once for twice the FMAs).
  * Also compiled without -mavx512f for the tests (SIMDe emulation, GEMM_AVX512_NAME). */
 /* Only the pieces used: SIMDe 0.7.4's umbrella avx512.h does not compile with -mavx512f
  * alone (conflicting mask-compare prototypes). */
@@ -21,6 +22,9 @@
 #endif
 #ifndef GEMM_AVX512_HALF_NAME
 #define GEMM_AVX512_HALF_NAME sculpt_f32_gemm_6x32h__avx512
+#endif
+#ifndef GEMM_AVX512_TWO_NAME
+#define GEMM_AVX512_TWO_NAME sculpt_f32_gemm_6x32d__avx512
 #endif
 #ifndef GEMM_AVX512_HALF2_NAME
 #define GEMM_AVX512_HALF2_NAME sculpt_f32_gemm_6x32h2__avx512
@@ -129,4 +133,54 @@ void GEMM_AVX512_HALF2_NAME(int kc, const float *a, int64_t a2, const float *b, 
         ROW_H2(0, 0); ROW_H2(1, 1); ROW_H2(2, 2); ROW_H2(3, 3); ROW_H2(4, 4); ROW_H2(5, 5);
     }
     STORE_H2(0); STORE_H2(1); STORE_H2(2); STORE_H2(3); STORE_H2(4); STORE_H2(5);
+}
+
+/* Two A panels (a, a + a2) on one B panel, all 32 columns: rows 0..5 and 6..11, 24
+ * accumulators (d##i: panel 2's row i); row i's FMAs are ROW's, so each panel gets exactly
+ * GEMM_AVX512_NAME's bits. */
+#define ROW2(i)                                                                    \
+    do {                                                                           \
+        const simde__m512 ai = simde_mm512_set1_ps(ap[i]);                         \
+        c##i##0 = simde_mm512_fmadd_ps(ai, b0, c##i##0);                           \
+        c##i##1 = simde_mm512_fmadd_ps(ai, b1, c##i##1);                           \
+        const simde__m512 aj = simde_mm512_set1_ps(aq[i]);                         \
+        d##i##0 = simde_mm512_fmadd_ps(aj, b0, d##i##0);                           \
+        d##i##1 = simde_mm512_fmadd_ps(aj, b1, d##i##1);                           \
+    } while (0)
+
+#define STORE2(i)                                                                       \
+    do {                                                                                \
+        float *ci = c + (i) * ldc, *cj = c + ((i) + 6) * ldc;                           \
+        if (accumulate) {                                                               \
+            c##i##0 = simde_mm512_add_ps(simde_mm512_loadu_ps(ci), c##i##0);            \
+            c##i##1 = simde_mm512_add_ps(simde_mm512_loadu_ps(ci + 16), c##i##1);       \
+            d##i##0 = simde_mm512_add_ps(simde_mm512_loadu_ps(cj), d##i##0);            \
+            d##i##1 = simde_mm512_add_ps(simde_mm512_loadu_ps(cj + 16), d##i##1);       \
+        }                                                                               \
+        if (ep) {                                                                       \
+            EPI(i, c##i##0, 0);                                                         \
+            EPI(i, c##i##1, 16);                                                        \
+            EPI((i) + 6, d##i##0, 0);                                                   \
+            EPI((i) + 6, d##i##1, 16);                                                  \
+        }                                                                               \
+        simde_mm512_storeu_ps(ci, c##i##0);                                             \
+        simde_mm512_storeu_ps(ci + 16, c##i##1);                                        \
+        simde_mm512_storeu_ps(cj, d##i##0);                                             \
+        simde_mm512_storeu_ps(cj + 16, d##i##1);                                        \
+    } while (0)
+
+void GEMM_AVX512_TWO_NAME(int kc, const float *a, int64_t a2, const float *b, float *c,
+                          int64_t ldc, int accumulate, const gemm_epi *ep) {
+    simde__m512 c00 = simde_mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00,
+                c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    simde__m512 d00 = c00, d01 = c00, d10 = c00, d11 = c00, d20 = c00, d21 = c00, d30 = c00,
+                d31 = c00, d40 = c00, d41 = c00, d50 = c00, d51 = c00;
+    const float *a1 = a + a2;
+    for (int p = 0; p < kc; p++, b += 32) {
+        const float *ap = a + (int64_t)p * 6, *aq = a1 + (int64_t)p * 6;
+        const simde__m512 b0 = simde_mm512_loadu_ps(b);
+        const simde__m512 b1 = simde_mm512_loadu_ps(b + 16);
+        ROW2(0); ROW2(1); ROW2(2); ROW2(3); ROW2(4); ROW2(5);
+    }
+    STORE2(0); STORE2(1); STORE2(2); STORE2(3); STORE2(4); STORE2(5);
 }

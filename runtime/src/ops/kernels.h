@@ -30,10 +30,10 @@ typedef struct gemm_epi {
 
 typedef void (*gemm_ukr_fn)(int kc, const float *a, const float *b, float *c, int64_t ldc,
                             int accumulate, const gemm_epi *ep);
-/* Two half-width tiles on one B panel: C rows 0..mr-1 from the A panel a and rows mr..2mr-1
- * (at c + mr * ldc) from the A panel a + a2, nr/2 columns; the epilogue's rows run on
- * through all 2mr (row[t][i], res + i * ldr for i < 2mr). Bit-identical to ukr_half on
- * each panel. */
+/* Two tiles on one B panel: C rows 0..mr-1 from the A panel a and rows mr..2mr-1 (at
+ * c + mr * ldc) from the A panel a + a2; the epilogue's rows run on through all 2mr
+ * (row[t][i], res + i * ldr for i < 2mr). Bit-identical to the one-panel kernel on each
+ * panel (ukr2: ukr; ukr_half2: ukr_half). */
 typedef void (*gemm_ukr2_fn)(int kc, const float *a, int64_t a2, const float *b, float *c,
                              int64_t ldc, int accumulate, const gemm_epi *ep);
 
@@ -49,6 +49,10 @@ typedef struct gemm_kernel {
      * FMA units waiting on too few accumulators (AVX-512: 6 of the 8+ that two FMA ports
      * of 4-cycle latency need), two panels' worth keep them busy. */
     gemm_ukr2_fn ukr_half2;
+    /* NULL, or ukr for two A panels at once (C rows mr..2mr-1 from a + a2, all nr columns),
+     * bit-identical to ukr on each: one load of each B row serves twice the FMAs (AVX-512's
+     * 12x32: 24 accumulators of its 32 registers). */
+    gemm_ukr2_fn ukr2;
 } gemm_kernel;
 
 /* The kernel for a panel whose live columns are cols (<= nr): the half-width one when it
@@ -71,6 +75,8 @@ void sculpt_f32_gemm_6x32__avx512(int kc, const float *a, const float *b, float 
                                   int64_t ldc, int accumulate, const gemm_epi *ep);
 void sculpt_f32_gemm_6x32h__avx512(int kc, const float *a, const float *b, float *c,
                                    int64_t ldc, int accumulate, const gemm_epi *ep);
+void sculpt_f32_gemm_6x32d__avx512(int kc, const float *a, int64_t a2, const float *b,
+                                   float *c, int64_t ldc, int accumulate, const gemm_epi *ep);
 void sculpt_f32_gemm_6x32h2__avx512(int kc, const float *a, int64_t a2, const float *b,
                                     float *c, int64_t ldc, int accumulate, const gemm_epi *ep);
 void sculpt_f32_gemm_6x16__neon(int kc, const float *a, const float *b, float *c,

@@ -50,7 +50,9 @@
  * KiB for F(4x4) at mr 6) is made at once inside a task, so it stays in L2 for the P GEMMs
  * that use it. 1 and 2 measured alike with F(2x2) only; with F(4x4), 1 took ~1.5 ms less
  * weight transform per evaluation at batch 1 (three alternating A/B runs on the EPYC, the
- * GEMMs alike), two panels' U (442 KiB) no longer fitting the 512 KiB L2 beside V. */
+ * GEMMs alike), two panels' U (442 KiB) no longer fitting the 512 KiB L2 beside V. A kernel
+ * with a two-panel form (AVX-512: CPUs with 1-2 MiB L2) takes two (wino_pg): batch 1 on the
+ * Xeon 0.87 of the time on 1 thread, 0.94 on 2, alternating A/B with the 12x32 kernel. */
 #ifndef WINO_PG
 #define WINO_PG 1
 #endif
@@ -77,7 +79,12 @@ static int block_tiles(const gemm_kernel *kr) { return round_up(WINO_NT, kr->nr)
 static size_t skewed(size_t floats) { return (floats + 31) / 32 * 32 + 16; }
 static size_t v_stride(int nt) { return skewed((size_t)WINO_KC * nt); }
 static size_t m_stride(int rows, int nt) { return skewed((size_t)rows * nt); }
-static size_t ub_stride(int mr) { return skewed((size_t)WINO_PG * WINO_KC * mr); }
+/* Fused path: panels per weight transform. A kernel with a two-panel form (AVX-512) takes
+ * two, so one load of each V row serves both (its CPUs' L2 holds the two panels' U). */
+static int wino_pg(const gemm_kernel *kr) { return kr->ukr2 ? 2 : WINO_PG; }
+static size_t ub_stride(const gemm_kernel *kr) {
+    return skewed((size_t)wino_pg(kr) * WINO_KC * kr->mr);
+}
 
 int conv_winograd_fits(const conv_shape *s) {
     return s->kh == 3 && s->kw == 3 && s->stride == 1 && s->pad_t == 1 && s->pad_l == 1 &&
@@ -274,7 +281,7 @@ static void epilogue_row(float *restrict d, int len, const float *bias, const fl
 size_t wino_scratch_floats(const gemm_kernel *kr, const conv_shape *s) {
     const int nt = block_tiles(kr), oc = s->oc > 0 ? s->oc : 1;
     return (size_t)wino_points(wino_tile(s)) *
-           (v_stride(nt) + m_stride(round_up(oc, kr->mr), nt) + ub_stride(kr->mr));
+           (v_stride(nt) + m_stride(round_up(oc, kr->mr), nt) + ub_stride(kr));
 }
 
 typedef struct wino_job {
@@ -539,13 +546,11 @@ static void wino_task(void *arg, int task) {
     const int np = J->np;
     const size_t vxs = v_stride(nt), mxs = m_stride(J->panels * mr, nt);
     float *mbuf = base + np * vxs;
-    const size_t uxs = J->u ? wino_u_stride(s->oc, ic, mr) : ub_stride(mr);
+    const size_t uxs = J->u ? wino_u_stride(s->oc, ic, mr) : ub_stride(kr);
     float *ubuf = mbuf + np * mxs;
     const int timed = wino_phase_on && ops_thread_id() == 0;
     double t = timed ? phase_now() : 0;
-    /* at most nr/2 tiles (16 at batch 1 on 16x16 and 8x8 maps): two panels per call where
-     * the kernel has that form */
-    const int pair = kr->ukr_half2 && 2 * cnt <= nr;
+    const int pg_n = wino_pg(kr);
     for (int k0 = 0; k0 < ic; k0 += WINO_KC) {
         const int kc = ic - k0 < WINO_KC ? ic - k0 : WINO_KC;
         if (J->vs) { /* transformed once for every task */
@@ -554,8 +559,8 @@ static void wino_task(void *arg, int task) {
             input_block(J, g0, cnt, k0, kc, v);
             phase_mark(timed, WINO_PH_INPUT, &t);
         }
-        for (int pg = p0; pg < p1; pg += J->u ? p1 - p0 : WINO_PG) {
-            const int pe = J->u ? p1 : pg + WINO_PG < p1 ? pg + WINO_PG : p1;
+        for (int pg = p0; pg < p1; pg += J->u ? p1 - p0 : pg_n) {
+            const int pe = J->u ? p1 : pg + pg_n < p1 ? pg + pg_n : p1;
             const float *ua; /* panel p's A panel of matrix xi: ua + xi * uxs + p * pa */
             size_t pa;
             if (J->u) {
@@ -574,19 +579,24 @@ static void wino_task(void *arg, int task) {
                 float *mx = mbuf + xi * mxs;
                 for (int p = pg; p < pe; p++) {
                     const float *ap = ua + xi * uxs + p * pa;
-                    if (pair && p + 1 < pe) { /* panels p and p + 1 on the one half panel */
-                        kr->ukr_half2(kc, ap, (int64_t)pa, vx, mx + (size_t)p * mr * nt, nt, k0 > 0, NULL);
-                        p++;
-                        continue;
-                    }
+                    const int two = p + 1 < pe; /* panels p and p + 1 together where they can */
                     for (int q = 0; q < nq; q++) {
-                        /* a last panel of at most nr/2 tiles (16 tiles at batch 1 on the
-                         * 8x8 maps): the half-width kernel where there is one */
+                        const int cols = cnt - q * nr < nr ? cnt - q * nr : nr;
+                        const float *bq = vx + (size_t)q * kc * nr;
+                        float *cq = mx + (size_t)p * mr * nt + q * nr;
+                        /* at most nr/2 tiles (16 at batch 1 on 16x16 and 8x8 maps): the
+                         * half-width kernel, or its two-panel form */
+                        const gemm_ukr2_fn f2 = !two ? NULL : 2 * cols <= nr ? kr->ukr_half2 : kr->ukr2;
+                        if (f2) {
+                            f2(kc, ap, (int64_t)pa, bq, cq, nt, k0 > 0, NULL);
+                            continue;
+                        }
                         int width;
-                        const gemm_ukr_fn ukr = gemm_ukr_cols(kr, cnt - q * nr < nr ? cnt - q * nr : nr, &width);
-                        ukr(kc, ap, vx + (size_t)q * kc * nr, mx + (size_t)p * mr * nt + q * nr, nt, k0 > 0,
-                            NULL);
+                        const gemm_ukr_fn ukr = gemm_ukr_cols(kr, cols, &width);
+                        ukr(kc, ap, bq, cq, nt, k0 > 0, NULL);
+                        if (two) ukr(kc, ap + pa, bq, cq + (size_t)mr * nt, nt, k0 > 0, NULL);
                     }
+                    if (two) p++;
                 }
             }
             phase_mark(timed, WINO_PH_GEMM, &t);
