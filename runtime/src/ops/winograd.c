@@ -530,6 +530,26 @@ static void output_block4(const wino_job *J, int64_t g0, int cnt, int o0, int o1
     }
 }
 
+/* Column panel q of the GEMM for output-channel panel ap (C rows at c, row stride nt), and
+ * with two the next panel too (ap + pa, c + mr * nt): in one call of the kernel's two-panel
+ * form where it has one for the panel's width (at most nr/2 tiles, 16 at batch 1 on 16x16
+ * and 8x8 maps: the half-width kernel or its two-panel form). The same bits either way. */
+static void gemm_q(const gemm_kernel *kr, int kc, const float *ap, size_t pa, int two,
+                   const float *v, float *c, int nt, int cnt, int q, int acc) {
+    const int nr = kr->nr, cols = cnt - q * nr < nr ? cnt - q * nr : nr;
+    const float *bq = v + (size_t)q * kc * nr;
+    float *cq = c + q * nr;
+    const gemm_ukr2_fn f2 = !two ? NULL : 2 * cols <= nr ? kr->ukr_half2 : kr->ukr2;
+    if (f2) {
+        f2(kc, ap, (int64_t)pa, bq, cq, nt, acc, NULL);
+        return;
+    }
+    int width;
+    const gemm_ukr_fn ukr = gemm_ukr_cols(kr, cols, &width);
+    ukr(kc, ap, bq, cq, nt, acc, NULL);
+    if (two) ukr(kc, ap + pa, bq, cq + (size_t)kr->mr * nt, nt, acc, NULL);
+}
+
 static void wino_task(void *arg, int task) {
     const wino_job *J = arg;
     const gemm_kernel *kr = J->kr;
@@ -550,7 +570,7 @@ static void wino_task(void *arg, int task) {
     float *ubuf = mbuf + np * mxs;
     const int timed = wino_phase_on && ops_thread_id() == 0;
     double t = timed ? phase_now() : 0;
-    const int pg_n = wino_pg(kr);
+    const int pg_n = wino_pg(kr), pstep = kr->ukr2 || kr->ukr_half2 ? 2 : 1;
     for (int k0 = 0; k0 < ic; k0 += WINO_KC) {
         const int kc = ic - k0 < WINO_KC ? ic - k0 : WINO_KC;
         if (J->vs) { /* transformed once for every task */
@@ -577,27 +597,11 @@ static void wino_task(void *arg, int task) {
             for (int xi = 0; xi < np; xi++) {
                 const float *vx = v + xi * vxs;
                 float *mx = mbuf + xi * mxs;
-                for (int p = pg; p < pe; p++) {
-                    const float *ap = ua + xi * uxs + p * pa;
-                    const int two = p + 1 < pe; /* panels p and p + 1 together where they can */
-                    for (int q = 0; q < nq; q++) {
-                        const int cols = cnt - q * nr < nr ? cnt - q * nr : nr;
-                        const float *bq = vx + (size_t)q * kc * nr;
-                        float *cq = mx + (size_t)p * mr * nt + q * nr;
-                        /* at most nr/2 tiles (16 at batch 1 on 16x16 and 8x8 maps): the
-                         * half-width kernel, or its two-panel form */
-                        const gemm_ukr2_fn f2 = !two ? NULL : 2 * cols <= nr ? kr->ukr_half2 : kr->ukr2;
-                        if (f2) {
-                            f2(kc, ap, (int64_t)pa, bq, cq, nt, k0 > 0, NULL);
-                            continue;
-                        }
-                        int width;
-                        const gemm_ukr_fn ukr = gemm_ukr_cols(kr, cols, &width);
-                        ukr(kc, ap, bq, cq, nt, k0 > 0, NULL);
-                        if (two) ukr(kc, ap + pa, bq, cq + (size_t)mr * nt, nt, k0 > 0, NULL);
-                    }
-                    if (two) p++;
-                }
+                /* panels p and p + 1 together where the kernel has two-panel forms */
+                for (int p = pg; p < pe; p += pstep)
+                    for (int q = 0; q < nq; q++)
+                        gemm_q(kr, kc, ua + xi * uxs + p * pa, pa, pstep == 2 && p + 1 < pe, vx,
+                               mx + (size_t)p * mr * nt, nt, cnt, q, k0 > 0);
             }
             phase_mark(timed, WINO_PH_GEMM, &t);
         }
