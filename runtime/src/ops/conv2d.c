@@ -180,6 +180,21 @@ static void conv_tiles2(const conv_job *J, int b, int i0, int j0, int nw, int kc
     f(kc, ap, a2, bq, c, N, acc, epi ? &ep : NULL);
 }
 
+/* One KC block (k0, kc) of the output panel at i0 (mh rows; with two, also the next, full
+ * panel, A ap + mr * K) over columns n0..n0+nc-1, B panels [kc][nr] from bk on. */
+static void block_row(const conv_job *J, int b, int i0, int mh, int two, int n0, int nc,
+                      int k0, int kc, const float *ap, const float *bk, float *tmp) {
+    const int nr = J->kr->nr, K = J->K, acc = k0 > 0, last = k0 + kc >= K;
+    for (int j0 = n0; j0 < n0 + nc; j0 += nr) {
+        const int nw = n0 + nc - j0 < nr ? n0 + nc - j0 : nr;
+        const float *bq = bk + (size_t)((j0 - n0) / nr) * kc * nr;
+        if (two)
+            conv_tiles2(J, b, i0, j0, nw, kc, ap, (int64_t)J->kr->mr * K, bq, acc, last, tmp);
+        else
+            conv_tile(J, b, i0, mh, j0, nw, kc, ap, bq, acc, last, tmp);
+    }
+}
+
 static void conv_task(void *arg, int task) {
     const conv_job *J = arg;
     const gemm_kernel *kr = J->kr;
@@ -213,15 +228,7 @@ static void conv_task(void *arg, int task) {
             for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
                 const int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
                 const float *ap = J->packed_a + (size_t)(i0 / mr) * mr * K + (size_t)k0 * mr;
-                for (int j0 = n0; j0 < n0 + nc; j0 += nr) {
-                    const int nw = n0 + nc - j0 < nr ? n0 + nc - j0 : nr;
-                    const float *bq = bp + (size_t)k0 * ncr + (size_t)((j0 - n0) / nr) * kc * nr;
-                    if (two)
-                        conv_tiles2(J, b, i0, j0, nw, kc, ap, (int64_t)mr * K, bq, k0 > 0,
-                                    k0 + kc >= K, tmp);
-                    else
-                        conv_tile(J, b, i0, mh, j0, nw, kc, ap, bq, k0 > 0, k0 + kc >= K, tmp);
-                }
+                block_row(J, b, i0, mh, two, n0, nc, k0, kc, ap, bp + (size_t)k0 * ncr, tmp);
             }
             if (two) i0 += mr;
         }
@@ -234,15 +241,7 @@ static void conv_task(void *arg, int task) {
             const int mh = m0 + mc - i0 < mr ? m0 + mc - i0 : mr;
             const int two = (kr->ukr2 || kr->ukr_half2) && m0 + mc - i0 >= 2 * mr;
             const float *ap = J->packed_a + (size_t)(i0 / mr) * mr * K + (size_t)k0 * mr;
-            for (int j0 = n0; j0 < n0 + nc; j0 += nr) {
-                const int nw = n0 + nc - j0 < nr ? n0 + nc - j0 : nr;
-                const float *bq = bp + (size_t)((j0 - n0) / nr) * kc * nr;
-                if (two)
-                    conv_tiles2(J, b, i0, j0, nw, kc, ap, (int64_t)mr * K, bq, k0 > 0,
-                                k0 + kc >= K, tmp);
-                else
-                    conv_tile(J, b, i0, mh, j0, nw, kc, ap, bq, k0 > 0, k0 + kc >= K, tmp);
-            }
+            block_row(J, b, i0, mh, two, n0, nc, k0, kc, ap, bp, tmp);
             if (two) i0 += mr;
         }
     }

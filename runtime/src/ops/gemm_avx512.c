@@ -46,20 +46,23 @@
         if (ep->res) v = simde_mm512_add_ps(v, simde_mm512_loadu_ps(ep->res + (i) * ep->ldr + (off))); \
     } while (0)
 
-#define STORE(i)                                                                        \
+/* Row ri of C (32 columns, accumulators v0 and v1): the sum added to C when accumulating,
+ * then the epilogue's terms, then one store. */
+#define STORE_ROW(ri, v0, v1)                                                           \
     do {                                                                                \
-        float *ci = c + (i) * ldc;                                                      \
+        float *cr = c + (ri) * ldc;                                                     \
         if (accumulate) {                                                               \
-            c##i##0 = simde_mm512_add_ps(simde_mm512_loadu_ps(ci), c##i##0);            \
-            c##i##1 = simde_mm512_add_ps(simde_mm512_loadu_ps(ci + 16), c##i##1);       \
+            v0 = simde_mm512_add_ps(simde_mm512_loadu_ps(cr), v0);                      \
+            v1 = simde_mm512_add_ps(simde_mm512_loadu_ps(cr + 16), v1);                 \
         }                                                                               \
         if (ep) {                                                                       \
-            EPI(i, c##i##0, 0);                                                         \
-            EPI(i, c##i##1, 16);                                                        \
+            EPI(ri, v0, 0);                                                             \
+            EPI(ri, v1, 16);                                                            \
         }                                                                               \
-        simde_mm512_storeu_ps(ci, c##i##0);                                             \
-        simde_mm512_storeu_ps(ci + 16, c##i##1);                                        \
+        simde_mm512_storeu_ps(cr, v0);                                                  \
+        simde_mm512_storeu_ps(cr + 16, v1);                                             \
     } while (0)
+#define STORE(i) STORE_ROW(i, c##i##0, c##i##1)
 
 void GEMM_AVX512_NAME(int kc, const float *a, const float *b, float *c, int64_t ldc,
                       int accumulate, const gemm_epi *ep) {
@@ -79,13 +82,15 @@ void GEMM_AVX512_NAME(int kc, const float *a, const float *b, float *c, int64_t 
         c##i##0 = simde_mm512_fmadd_ps(simde_mm512_set1_ps(ap[i]), b0, c##i##0);    \
     } while (0)
 
-#define STORE_H(i)                                                                          \
-    do {                                                                                    \
-        float *ci = c + (i) * ldc;                                                          \
-        if (accumulate) c##i##0 = simde_mm512_add_ps(simde_mm512_loadu_ps(ci), c##i##0);    \
-        if (ep) EPI(i, c##i##0, 0);                                                         \
-        simde_mm512_storeu_ps(ci, c##i##0);                                                 \
+/* Row ri of a half-width C (16 columns, accumulator v), as STORE_ROW */
+#define STORE_ROW_H(ri, v)                                                              \
+    do {                                                                                \
+        float *cr = c + (ri) * ldc;                                                     \
+        if (accumulate) v = simde_mm512_add_ps(simde_mm512_loadu_ps(cr), v);            \
+        if (ep) EPI(ri, v, 0);                                                          \
+        simde_mm512_storeu_ps(cr, v);                                                   \
     } while (0)
+#define STORE_H(i) STORE_ROW_H(i, c##i##0)
 
 void GEMM_AVX512_HALF_NAME(int kc, const float *a, const float *b, float *c, int64_t ldc,
                            int accumulate, const gemm_epi *ep) {
@@ -107,19 +112,10 @@ void GEMM_AVX512_HALF_NAME(int kc, const float *a, const float *b, float *c, int
         c##i##1 = simde_mm512_fmadd_ps(simde_mm512_set1_ps(aq[j]), b0, c##i##1);        \
     } while (0)
 
-#define STORE_H2(i)                                                                           \
-    do {                                                                                      \
-        float *ci = c + (i) * ldc, *cj = c + ((i) + 6) * ldc;                                 \
-        if (accumulate) {                                                                     \
-            c##i##0 = simde_mm512_add_ps(simde_mm512_loadu_ps(ci), c##i##0);                  \
-            c##i##1 = simde_mm512_add_ps(simde_mm512_loadu_ps(cj), c##i##1);                  \
-        }                                                                                     \
-        if (ep) {                                                                             \
-            EPI(i, c##i##0, 0);                                                               \
-            EPI((i) + 6, c##i##1, 0);                                                         \
-        }                                                                                     \
-        simde_mm512_storeu_ps(ci, c##i##0);                                                   \
-        simde_mm512_storeu_ps(cj, c##i##1);                                                   \
+#define STORE_H2(i)                  \
+    do {                                \
+        STORE_ROW_H(i, c##i##0);        \
+        STORE_ROW_H((i) + 6, c##i##1);  \
     } while (0)
 
 void GEMM_AVX512_HALF2_NAME(int kc, const float *a, int64_t a2, const float *b, float *c,
@@ -148,25 +144,10 @@ void GEMM_AVX512_HALF2_NAME(int kc, const float *a, int64_t a2, const float *b, 
         d##i##1 = simde_mm512_fmadd_ps(aj, b1, d##i##1);                           \
     } while (0)
 
-#define STORE2(i)                                                                       \
-    do {                                                                                \
-        float *ci = c + (i) * ldc, *cj = c + ((i) + 6) * ldc;                           \
-        if (accumulate) {                                                               \
-            c##i##0 = simde_mm512_add_ps(simde_mm512_loadu_ps(ci), c##i##0);            \
-            c##i##1 = simde_mm512_add_ps(simde_mm512_loadu_ps(ci + 16), c##i##1);       \
-            d##i##0 = simde_mm512_add_ps(simde_mm512_loadu_ps(cj), d##i##0);            \
-            d##i##1 = simde_mm512_add_ps(simde_mm512_loadu_ps(cj + 16), d##i##1);       \
-        }                                                                               \
-        if (ep) {                                                                       \
-            EPI(i, c##i##0, 0);                                                         \
-            EPI(i, c##i##1, 16);                                                        \
-            EPI((i) + 6, d##i##0, 0);                                                   \
-            EPI((i) + 6, d##i##1, 16);                                                  \
-        }                                                                               \
-        simde_mm512_storeu_ps(ci, c##i##0);                                             \
-        simde_mm512_storeu_ps(ci + 16, c##i##1);                                        \
-        simde_mm512_storeu_ps(cj, d##i##0);                                             \
-        simde_mm512_storeu_ps(cj + 16, d##i##1);                                        \
+#define STORE2(i)                               \
+    do {                                           \
+        STORE_ROW(i, c##i##0, c##i##1);            \
+        STORE_ROW((i) + 6, d##i##0, d##i##1);      \
     } while (0)
 
 void GEMM_AVX512_TWO_NAME(int kc, const float *a, int64_t a2, const float *b, float *c,
