@@ -208,8 +208,6 @@ VEC_INLINE void att_block_run(const att_job *J, int t) {
     float *w = J->scratch + (size_t)ops_thread_id() * J->scratch_stride;
     float *ka = w + L.ka, *va = w + L.va, *qb = w + L.qb, *st = w + L.st, *tmp = w + L.tmp;
     float *o = J->o + base;
-    /* the kernel's two-panel form, where it has one */
-    const gemm_ukr2_fn u2 = kr->ukr2;
     /* A = K^T: a[p = channel][r = key] = k[p][key];  A = V: a[p = key][r = channel] */
     pack_a_cols(J->k + base, hw, hw, dh, mr, ka);
     pack_a_rows(J->v + base, hw, dh, hw, mr, va);
@@ -222,13 +220,6 @@ VEC_INLINE void att_block_run(const att_job *J, int t) {
         for (int j0 = 0; j0 < hw; j0 += mr) {
             const int mh = hw - j0 < mr ? hw - j0 : mr;
             const float *a = ka + (size_t)(j0 / mr) * mr * dh;
-            if (u2 && hw - j0 >= 2 * mr) { /* two key panels per call (same bits) */
-                for (int q = 0; q < panels; q++)
-                    u2(dh, a, (int64_t)mr * dh, qb + (size_t)q * nr * dh,
-                       st + (size_t)q * hw * nr + (size_t)j0 * nr, nr, 0, NULL);
-                j0 += mr;
-                continue;
-            }
             for (int q = 0; q < panels; q++) {
                 float *c = st + (size_t)q * hw * nr + (size_t)j0 * nr;
                 if (mh == mr) {
@@ -244,19 +235,9 @@ VEC_INLINE void att_block_run(const att_job *J, int t) {
         for (int c0 = 0; c0 < dh; c0 += mr) {
             const int mh = dh - c0 < mr ? dh - c0 : mr;
             const float *a = va + (size_t)(c0 / mr) * mr * hw;
-            const int two = u2 && dh - c0 >= 2 * mr;
             for (int q = 0; q < panels; q++) {
                 const int nw = rows - q * nr < nr ? rows - q * nr : nr;
                 float *c = o + (int64_t)c0 * hw + i0 + q * nr;
-                if (two && nw == nr) { /* two channel panels per call (same bits) */
-                    u2(hw, a, (int64_t)mr * hw, st + (size_t)q * hw * nr, c, hw, 0, NULL);
-                    continue;
-                }
-                if (two) { /* a narrow last query panel: one channel panel at a time */
-                    kr->ukr(hw, a + (size_t)mr * hw, st + (size_t)q * hw * nr, tmp, nr, 0, NULL);
-                    for (int i = 0; i < mr; i++)
-                        for (int j = 0; j < nw; j++) c[(int64_t)(mr + i) * hw + j] = tmp[i * nr + j];
-                }
                 if (mh == mr && nw == nr) {
                     kr->ukr(hw, a, st + (size_t)q * hw * nr, c, hw, 0, NULL);
                 } else {
@@ -265,7 +246,6 @@ VEC_INLINE void att_block_run(const att_job *J, int t) {
                         for (int j = 0; j < nw; j++) c[(int64_t)i * hw + j] = tmp[i * nr + j];
                 }
             }
-            if (two) c0 += mr;
         }
     }
 }
