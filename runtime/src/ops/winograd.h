@@ -58,8 +58,9 @@ void conv2d_winograd_run(const gemm_kernel *kr, const conv_shape *s, int n, cons
                          const float *u, const conv_epilogue *e, float *y, float *scratch,
                          size_t scratch_stride, int n_threads);
 
-/* y = conv(x, w) + epilogue from the raw weights w (f32 [oc][ic][3][3], or wino_wpack's
- * layout), the transform included: where the conv has one tile block (n * ceil(h/m) * ceil(w/m) <= 64 tiles, e.g.
+/* conv2d_winograd_run_w: y = conv(x, w) + epilogue from the raw weights w (f32
+ * [oc][ic][3][3], or with wpacked nonzero wino_wpack's layout: mr 6 kernels, every one),
+ * the transform included: where the conv has one tile block (n * ceil(h/m) * ceil(w/m) <= 64 tiles, e.g.
  * 32x32 at batch 1: wino_fused) or u is NULL, each task transforms the U panels it is about to
  * use, inside the GEMM loop, so U never goes through memory; otherwise U is transformed into
  * u (wino_u_floats(s->oc, s->ic, kr->mr, wino_tile(s)) floats, or NULL) once and shared by the tile
@@ -82,8 +83,8 @@ enum { WINO_PH_INPUT, WINO_PH_WEIGHTS, WINO_PH_GEMM, WINO_PH_OUTPUT, WINO_PH_U, 
 extern int wino_phase_on;
 extern double wino_phase_sec[WINO_PHASES];
 
-/* w as wino_wpack lays it out where wpacked is nonzero (kernels with mr 6: every one). */
 int wino_fused(const gemm_kernel *kr, const conv_shape *s, int n);
+/* (documented above, with the u-based forms) */
 void conv2d_winograd_run_w(const gemm_kernel *kr, const conv_shape *s, int n, const float *x,
                            const float *w, int wpacked, float *u, size_t u_floats,
                            const conv_epilogue *e, float *y, float *scratch,
