@@ -420,8 +420,9 @@ int main(void) {
         /* tile rows of 10 and 18 tiles at m 4: full 8-tile groups that read columns inside
          * the image up to their last tile's sixth column */
         {5, 6, 3, 40, 1, 5}, {4, 8, 6, 72, 2, 7},
-        /* one tile block, 17 output-channel panels: run_w's input transformed once and 8
-         * (2 threads) or 12 (3 threads) M blocks taken dynamically */
+        /* one tile block, 17 output-channel panels: run_w's input transformed once and the
+         * panels taken dynamically, one per block (pairs, 9 blocks, for the two-panel
+         * AVX-512 kernels: the last block one panel) */
         {64, 100, 16, 16, 1, 7},
     };
     /* every shape with each tile forced (the edge cases of F(4x4) are on small maps, where it

@@ -59,11 +59,14 @@
 /* M blocks per thread where the input is transformed once for all of them (one tile block:
  * every Winograd conv at batch 1), taken dynamically, so that a core running slower for a
  * while (big.LITTLE and hybrid CPUs; the EPYC guest's vCPUs, where in one run thread 0 was
- * busy 357 ms on the same work that took thread 1 263 ms) does fewer of them. On the EPYC,
- * 4 against the earlier 1 per thread: from 2 % slower to 7 % faster in three sets of
- * alternating A/B evaluations, within its noise; 8 measured like 4. */
+ * busy 357 ms on the same work that took thread 1 263 ms) does fewer of them, and the last
+ * tasks are short enough to leave little idle tail (a 256-channel conv's 43 panels in tasks
+ * of 2, not 6). Each task keeps a whole number of wino_pg groups. On the EPYC (batch 1, 2
+ * threads, 100 alternating evaluations a set): 16 against 4, time ratios 0.967, 0.982,
+ * 0.988, 0.986; 8: 0.985, 0.983; 32: 0.994, 0.992 (4 against 1: from 2 % slower to 7 %
+ * faster). */
 #ifndef WINO_DYN_TASKS
-#define WINO_DYN_TASKS 4
+#define WINO_DYN_TASKS 16
 #endif
 /* Fused path when the conv has at most this many tile blocks (more share one precomputed U) */
 #ifndef WINO_FUSE_BLOCKS
@@ -654,6 +657,8 @@ static void run(const gemm_kernel *kr, const conv_shape *s, int n, const float *
     if (shared_in)
         nb_m = J.panels < WINO_DYN_TASKS * n_threads ? J.panels : WINO_DYN_TASKS * n_threads;
     J.mc_panels = (J.panels + nb_m - 1) / nb_m;
+    if (shared_in) /* whole panel groups: the fused weight transform pairs panels (wino_pg) */
+        J.mc_panels = round_up(J.mc_panels, wino_pg(kr));
     J.nb_m = (J.panels + J.mc_panels - 1) / J.mc_panels;
     const int tasks = blocks * J.nb_m;
     const int par = tasks > 1 && big;
